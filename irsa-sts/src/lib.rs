@@ -1,1 +1,18 @@
-//! Shared STS pieces.
+//! What both binaries need to trade a ServiceAccount token for AWS credentials: role ARNs and
+//! session names ([`arn`]), token claims ([`token`]), where STS is ([`endpoint`]), the HTTP
+//! transport that works in a scratch image ([`transport`]), the exchange itself ([`exchange`]) and
+//! the explanation of its failures ([`explain`]), so the plugin and the helper say the same thing.
+
+pub mod arn;
+pub mod endpoint;
+pub mod exchange;
+pub mod explain;
+pub mod token;
+pub mod transport;
+
+pub use arn::{ArnError, Partition, RoleArn, SessionName};
+pub use endpoint::{EndpointError, EndpointInputs, StsEndpoint};
+pub use exchange::{Credentials, StsClient, StsClientOptions, StsError, WebIdentityRequest};
+pub use explain::{ExplainContext, explain};
+pub use token::{Claims, TokenError};
+pub use transport::{CaBundle, TransportError};
