@@ -1,0 +1,125 @@
+//! The forms credentials leave in: credential_process JSON, export lines, a child's environment.
+
+use std::io::{self, Write};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use irsa_sts::Credentials;
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::cli::Format;
+use crate::provider::RunError;
+
+/// The credential_process contract (Version 1), plus AccountId.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProcessCredentials<'a> {
+    version: u8,
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    session_token: &'a str,
+    expiration: String,
+    account_id: &'a str,
+}
+
+/// RFC 3339 in UTC with `Z`, whole seconds, as SDKs parse it.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    let at = at
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(at);
+    at.format(&Rfc3339)
+        .unwrap_or_else(|_| at.unix_timestamp().to_string())
+}
+
+pub fn render(credentials: &Credentials, format: Format) -> String {
+    match format {
+        Format::Json => {
+            let json = serde_json::to_string(&ProcessCredentials {
+                version: 1,
+                access_key_id: &credentials.access_key_id,
+                secret_access_key: &credentials.secret_access_key,
+                session_token: &credentials.session_token,
+                expiration: rfc3339(credentials.expiration),
+                account_id: &credentials.account_id,
+            })
+            .unwrap_or_default();
+            format!("{json}\n")
+        }
+        Format::Env => environment(credentials)
+            .iter()
+            .map(|(name, value)| format!("export {name}='{value}'\n"))
+            .collect(),
+    }
+}
+
+/// Writes the credentials to stdout in one write.
+pub fn print(credentials: &Credentials, format: Format) -> Result<(), RunError> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(render(credentials, format).as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| RunError::Sts(format!("cannot write the credentials to stdout: {e}")))
+}
+
+/// Replaces this process with `command`; returns only if that fails.
+pub fn exec(credentials: &Credentials, command: &[String], region: &str) -> io::Error {
+    let Some((program, args)) = command.split_first() else {
+        return io::Error::new(io::ErrorKind::InvalidInput, "no command given");
+    };
+    let mut child = Command::new(program);
+    child.args(args).envs(environment(credentials));
+    if std::env::var_os("AWS_REGION").is_none() {
+        child.env("AWS_REGION", region);
+    }
+    child.exec()
+}
+
+fn environment(credentials: &Credentials) -> [(&'static str, String); 4] {
+    [
+        ("AWS_ACCESS_KEY_ID", credentials.access_key_id.clone()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            credentials.secret_access_key.clone(),
+        ),
+        ("AWS_SESSION_TOKEN", credentials.session_token.clone()),
+        ("AWS_CREDENTIAL_EXPIRATION", rfc3339(credentials.expiration)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credentials() -> Credentials {
+        Credentials {
+            access_key_id: "ASIAEXAMPLE".into(),
+            secret_access_key: "s/e+cret".into(),
+            session_token: "tok==".into(),
+            expiration: OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+                + time::Duration::milliseconds(250),
+            account_id: "123456789012".into(),
+            assumed_role_arn: "arn:aws:sts::123456789012:assumed-role/app/s".into(),
+        }
+    }
+
+    #[test]
+    fn json_is_one_line_of_the_credential_process_contract() {
+        let json = render(&credentials(), Format::Json);
+        assert_eq!(
+            json,
+            "{\"Version\":1,\"AccessKeyId\":\"ASIAEXAMPLE\",\"SecretAccessKey\":\"s/e+cret\",\"SessionToken\":\"tok==\",\"Expiration\":\"2027-01-15T08:00:00Z\",\"AccountId\":\"123456789012\"}\n"
+        );
+    }
+
+    #[test]
+    fn env_form_is_quoted_export_lines() {
+        let lines = render(&credentials(), Format::Env);
+        assert_eq!(
+            lines,
+            "export AWS_ACCESS_KEY_ID='ASIAEXAMPLE'\nexport AWS_SECRET_ACCESS_KEY='s/e+cret'\nexport AWS_SESSION_TOKEN='tok=='\nexport AWS_CREDENTIAL_EXPIRATION='2027-01-15T08:00:00Z'\n"
+        );
+    }
+}
