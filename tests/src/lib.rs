@@ -1,1 +1,18 @@
 //! Test fixtures shared by the workspace's integration tests.
+//!
+//! The API is synchronous: tests drive the project's binaries as subprocesses. Each server
+//! fixture runs its own tokio runtime on a background thread, listens on 127.0.0.1 only, and
+//! shuts down when dropped.
+//!
+//! - [`FakeSts`]: a scripted STS (`AssumeRoleWithWebIdentity`) over HTTP or HTTPS.
+//! - [`Moto`]: the moto server from PyPI, a faithful local STS and IAM (see `tests/setup-venv`).
+//! - [`server::BackgroundServer`] and [`tls::ServerTls`]: building blocks for more fakes.
+
+pub mod fake_sts;
+pub mod moto;
+pub mod server;
+mod sts_xml;
+pub mod tls;
+
+pub use fake_sts::{FakeSts, IssuedCredentials, Reply, StsRequest};
+pub use moto::{Moto, venv_bin, venv_dir};
