@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::cache::{Cache, CacheKey, Waited};
 use crate::cli::{Cli, Command};
 use crate::output;
-use crate::settings::{SessionSource, Settings, SettingsError};
+use crate::settings::{CacheDir, SessionSource, Settings, SettingsError};
 
 /// Attempts per STS call, the first included; the deadline bounds them all.
 const STS_ATTEMPTS: u32 = 5;
@@ -96,16 +96,19 @@ fn obtain(settings: &Settings) -> Result<Credentials, RunError> {
     };
     let key = cache_key(settings, &session);
 
-    let cache = settings.cache_dir.as_deref().and_then(|dir| match Cache::open(dir) {
-        Ok(cache) => Some(cache),
-        Err(error) => {
-            reporter.warn(&format!("{error}; calling STS without a cache (set --cache-dir or IRSA_CACHE_DIR to a writable directory, or --no-cache)"));
+    const CACHE_FIX: &str = "calling STS without a cache (set --cache-dir or IRSA_CACHE_DIR to a writable directory, or --no-cache)";
+    let cache = match &settings.cache_dir {
+        CacheDir::Off => None,
+        CacheDir::Undetermined => {
+            reporter.warn(&format!(
+                "no cache directory (no HOME, XDG_CACHE_HOME or IRSA_CACHE_DIR); {CACHE_FIX}"
+            ));
             None
         }
-    });
-    if settings.cache_dir.is_none() && settings.verbose {
-        reporter.info("cache off");
-    }
+        CacheDir::At(dir) => Cache::open(dir)
+            .inspect_err(|error| reporter.warn(&format!("{error}; {CACHE_FIX}")))
+            .ok(),
+    };
 
     let cached = cache.as_ref().and_then(|cache| cache.read(&key));
     if let Some(hit) = cached.as_ref().filter(|c| fresh_enough(c)) {

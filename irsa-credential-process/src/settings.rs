@@ -26,6 +26,16 @@ pub enum SessionSource {
     FromToken,
 }
 
+/// Where the cache lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CacheDir {
+    /// `--no-cache`.
+    Off,
+    At(PathBuf),
+    /// No flag, no IRSA_CACHE_DIR, no XDG_CACHE_HOME and no home directory (a scratch image).
+    Undetermined,
+}
+
 /// Everything one run needs, validated.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -36,8 +46,7 @@ pub struct Settings {
     pub duration_seconds: u32,
     pub policy: Option<String>,
     pub policy_arns: Vec<String>,
-    /// `None`: caching is off.
-    pub cache_dir: Option<PathBuf>,
+    pub cache_dir: CacheDir,
     pub refresh_before: Duration,
     pub ca_bundle: Option<PathBuf>,
     pub deadline: Duration,
@@ -131,13 +140,14 @@ impl Settings {
         }
 
         let cache_dir = if options.no_cache {
-            None
+            CacheDir::Off
         } else {
             options
                 .cache_dir
                 .clone()
                 .or_else(|| env("IRSA_CACHE_DIR").map(PathBuf::from))
                 .or_else(|| default_cache_dir(&env))
+                .map_or(CacheDir::Undetermined, CacheDir::At)
         };
 
         Ok(Settings {
@@ -331,17 +341,17 @@ mod tests {
         };
         assert_eq!(
             with(&[("XDG_CACHE_HOME", "/xdg")], &[]),
-            Some(PathBuf::from("/xdg/irsa-credential-process"))
+            CacheDir::At(PathBuf::from("/xdg/irsa-credential-process"))
         );
         assert_eq!(
             with(&[("IRSA_CACHE_DIR", "/env")], &[]),
-            Some(PathBuf::from("/env"))
+            CacheDir::At(PathBuf::from("/env"))
         );
         assert_eq!(
             with(&[("IRSA_CACHE_DIR", "/env")], &["--cache-dir", "/flag"]),
-            Some(PathBuf::from("/flag"))
+            CacheDir::At(PathBuf::from("/flag"))
         );
-        assert_eq!(with(&[], &["--no-cache"]), None);
+        assert_eq!(with(&[], &["--no-cache"]), CacheDir::Off);
     }
 
     #[test]

@@ -1,0 +1,108 @@
+//! Bad input: one clear line naming the input and the fix, a non-zero exit, nothing on stdout,
+//! no secret anywhere.
+
+mod common;
+
+use common::Pod;
+
+/// Nothing listens here: bad input must fail before any network call.
+const NOWHERE: &str = "http://127.0.0.1:9";
+
+#[test]
+fn missing_environment_names_the_variable() {
+    let pod = Pod::new(NOWHERE);
+    for (variable, expected) in [
+        ("AWS_ROLE_ARN", "AWS_ROLE_ARN is not set"),
+        (
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_WEB_IDENTITY_TOKEN_FILE is not set",
+        ),
+    ] {
+        let mut command = pod.helper(&[]);
+        command.env_remove(variable);
+        let run = common::Run::from(command.output().unwrap());
+        assert!(run.failure().contains(expected), "{}", run.stderr);
+        assert_eq!(run.code, 2);
+    }
+}
+
+#[test]
+fn invalid_values_name_the_input() {
+    let pod = Pod::new(NOWHERE);
+    for (args, expected) in [
+        (
+            &["--role-arn", "arn:aws:iam::123:role/x"][..],
+            "invalid role ARN",
+        ),
+        (
+            &["--session-name", "no spaces allowed"],
+            "invalid role session name",
+        ),
+        (
+            &["--duration-seconds", "100000"],
+            "--duration-seconds 100000 is out of range",
+        ),
+        (&["--endpoint-url", "ftp://x"], "invalid endpoint URL"),
+        (&["--region", "Not A Region"], "invalid region"),
+    ] {
+        let run = pod.run(args);
+        assert!(run.failure().contains(expected), "{args:?}: {}", run.stderr);
+        assert_eq!(run.code, 2);
+    }
+}
+
+#[test]
+fn token_file_problems_are_explained() {
+    let pod = Pod::new(NOWHERE);
+    std::fs::remove_file(pod.token_file()).unwrap();
+    let run = pod.run(&[]);
+    let line = run.failure();
+    assert!(
+        line.contains("cannot read the token file")
+            && line.contains("projected ServiceAccount token"),
+        "{line}"
+    );
+    assert_eq!(run.code, 1);
+
+    pod.write_token("  ");
+    let run = pod.run(&[]);
+    assert!(run.failure().contains("is empty"), "{}", run.stderr);
+}
+
+#[test]
+fn unreachable_sts_is_explained_without_leaking_the_token() {
+    let pod = Pod::new(NOWHERE);
+    let run = pod.run(&["--timeout", "5s"]);
+    let line = run.failure();
+    assert!(
+        line.contains("cannot reach STS at http://127.0.0.1:9"),
+        "{line}"
+    );
+    run.assert_no_secret_in_stderr(&pod);
+}
+
+#[test]
+fn a_bad_ca_bundle_is_an_error_not_a_crash() {
+    let pod = Pod::new(NOWHERE);
+    let bundle = pod.dir.path().join("ca.pem");
+    std::fs::write(&bundle, "not a certificate").unwrap();
+    let run = pod.run(&["--ca-bundle", bundle.to_str().unwrap()]);
+    assert!(
+        run.failure().contains("holds no usable PEM certificate"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn verbose_output_never_prints_secrets() {
+    let sts = tests::FakeSts::start(vec![]);
+    let pod = Pod::new(&sts.url());
+    let first = pod.run(&["--verbose"]);
+    first.credentials();
+    assert!(first.stderr.contains("calling STS at"), "{}", first.stderr);
+    first.assert_no_secret_in_stderr(&pod);
+    let second = pod.run(&["--verbose"]);
+    assert!(second.stderr.contains("cache hit"), "{}", second.stderr);
+    second.assert_no_secret_in_stderr(&pod);
+}

@@ -1,0 +1,195 @@
+//! A pod's view for the helper: a token file, a cache directory and a clean environment.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+
+pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/cart";
+pub const ISSUER: &str = "https://oidc.example.com/id/CLUSTER";
+pub const SUBJECT: &str = "system:serviceaccount:shop:cart";
+
+/// A ServiceAccount token as the kubelet projects it; the signature part is not real (STS fakes
+/// and moto do not verify it), the claims are.
+pub fn token(subject: &str, expires_in_seconds: i64) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let encode = |json: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+    let header = encode(r#"{"alg":"RS256","kid":"test-key"}"#.to_string());
+    let claims = encode(format!(
+        r#"{{"iss":"{ISSUER}","sub":"{subject}","aud":["sts.amazonaws.com"],"exp":{},"iat":{now}}}"#,
+        now + expires_in_seconds
+    ));
+    format!("{header}.{claims}.bm90LWEtcmVhbC1zaWduYXR1cmU")
+}
+
+/// A temporary pod: token file, cache directory, and the env the webhook would inject.
+pub struct Pod {
+    pub dir: tempfile::TempDir,
+    pub token: String,
+    pub endpoint: String,
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl Pod {
+    pub fn new(endpoint: &str) -> Pod {
+        let dir = tempfile::tempdir().unwrap();
+        let pod = Pod {
+            dir,
+            token: token(SUBJECT, 3600),
+            endpoint: endpoint.to_string(),
+            extra_env: Vec::new(),
+        };
+        pod.write_token(&pod.token);
+        pod
+    }
+
+    pub fn token_file(&self) -> PathBuf {
+        self.dir.path().join("token")
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    pub fn write_token(&self, token: &str) {
+        std::fs::write(self.token_file(), format!("{token}\n")).unwrap();
+    }
+
+    /// The helper with exactly the pod's environment (nothing leaks in from this machine).
+    pub fn helper(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_irsa-credential-process"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("HOSTNAME", "cart-5d8f7c9b4-xk2lp")
+            .env("AWS_ROLE_ARN", ROLE_ARN)
+            .env("AWS_WEB_IDENTITY_TOKEN_FILE", self.token_file())
+            .env("AWS_REGION", "us-west-2")
+            .env("AWS_ENDPOINT_URL_STS", &self.endpoint)
+            .env("IRSA_CACHE_DIR", self.cache_dir())
+            .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(args);
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.helper(args).output().unwrap())
+    }
+
+    pub fn cache_files(&self) -> Vec<PathBuf> {
+        json_files(&self.cache_dir())
+    }
+}
+
+pub fn json_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect()
+}
+
+/// A finished run, with its JSON parsed when it printed some.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+}
+
+impl Run {
+    /// The credential_process JSON, after checking the contract: one line, nothing else.
+    pub fn credentials(&self) -> serde_json::Value {
+        assert_eq!(self.code, 0, "helper failed: {}", self.stderr);
+        assert!(
+            self.stdout.ends_with('\n') && self.stdout.lines().count() == 1,
+            "{:?}",
+            self.stdout
+        );
+        let json: serde_json::Value = serde_json::from_str(&self.stdout).unwrap();
+        assert_eq!(json["Version"], 1);
+        for field in [
+            "AccessKeyId",
+            "SecretAccessKey",
+            "SessionToken",
+            "Expiration",
+            "AccountId",
+        ] {
+            assert!(json[field].is_string(), "{field} missing in {json}");
+        }
+        let expiration = json["Expiration"].as_str().unwrap();
+        assert!(
+            expiration.ends_with('Z') && expiration.len() == 20,
+            "{expiration}"
+        );
+        json
+    }
+
+    pub fn access_key_id(&self) -> String {
+        self.credentials()["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// A failure: non-zero, nothing on stdout, one error line on stderr (warnings may precede it).
+    pub fn failure(&self) -> &str {
+        assert_ne!(self.code, 0, "expected a failure, got {}", self.stdout);
+        assert!(
+            self.stdout.is_empty(),
+            "stdout must stay empty on failure: {}",
+            self.stdout
+        );
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        let last = self.stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("irsa-credential-process: error: "),
+            "{}",
+            self.stderr
+        );
+        last
+    }
+
+    /// Secrets must never reach stderr.
+    pub fn assert_no_secret_in_stderr(&self, pod: &Pod) {
+        let signature = pod.token.rsplit('.').next().unwrap();
+        assert!(
+            !self.stderr.contains(&pod.token),
+            "token leaked: {}",
+            self.stderr
+        );
+        assert!(
+            !self.stderr.contains(signature),
+            "token leaked: {}",
+            self.stderr
+        );
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&self.stdout) {
+            for secret in ["SecretAccessKey", "SessionToken"] {
+                let value = json[secret].as_str().unwrap();
+                assert!(
+                    !self.stderr.contains(value),
+                    "{secret} leaked: {}",
+                    self.stderr
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The static release binary in an empty root: nothing but the binary, the token, /etc/hosts
+//! and (for TLS) a CA bundle, as in a scratch image. Needs the static build, so it is ignored
+//! by a plain `cargo test`; `tests/run` builds the binary and runs it:
+//!
+//!     RUSTFLAGS='-C target-feature=+crt-static' cargo build --release \
+//!         --target x86_64-unknown-linux-gnu -p irsa-credential-process
+//!     cargo test -p irsa-credential-process --test static_binary -- --ignored
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{ROLE_ARN, Run, SUBJECT, token};
+use tests::{FakeSts, Moto};
+
+fn static_binary() -> PathBuf {
+    let path = std::env::var_os("IRSA_STATIC_HELPER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/x86_64-unknown-linux-gnu/release/irsa-credential-process")
+        });
+    assert!(
+        path.exists(),
+        "{} is missing: build it with RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target x86_64-unknown-linux-gnu -p irsa-credential-process",
+        path.display()
+    );
+    path
+}
+
+/// An empty root holding only the binary and the token (plus what `extra` adds).
+fn empty_root(extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    fs::copy(static_binary(), root.path().join("irsa-credential-process")).unwrap();
+    fs::write(root.path().join("token"), token(SUBJECT, 3600)).unwrap();
+    for (path, content) in extra {
+        let path = root.path().join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, content).unwrap();
+    }
+    root
+}
+
+/// Runs the binary chrooted into `root` with nothing in its environment but `env`.
+fn run_in(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut command = if rustix::process::geteuid().is_root() {
+        Command::new("chroot")
+    } else {
+        let mut unshare = Command::new("unshare");
+        unshare.args(["--map-root-user", "chroot"]);
+        unshare
+    };
+    command
+        .arg(root)
+        .arg("/irsa-credential-process")
+        .args(["--role-arn", ROLE_ARN, "--token-file", "/token"])
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied());
+    Run::from(command.output().unwrap())
+}
+
+#[test]
+#[ignore = "needs the static release build; tests/run builds it and runs this"]
+fn the_binary_is_static_and_at_most_6_mb() {
+    let size = fs::metadata(static_binary()).unwrap().len();
+    assert!(
+        size <= 6_000_000,
+        "{size} bytes: the helper must stay at most 6 MB"
+    );
+    let output = Command::new("file").arg(static_binary()).output().unwrap();
+    let description = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        description.contains("static-pie linked") || description.contains("statically linked"),
+        "{description}"
+    );
+}
+
+#[test]
+#[ignore = "needs the static release build; tests/run builds it and runs this"]
+fn answers_in_an_empty_root_resolving_names_from_etc_hosts() {
+    let moto = Moto::start();
+    let root = empty_root(&[("etc/hosts", "127.0.0.1 localhost sts.pod.test\n")]);
+    let endpoint = format!("http://sts.pod.test:{}", moto.port());
+    let args = [
+        "--endpoint-url",
+        &endpoint,
+        "--verbose",
+        "--cache-dir",
+        "/cache",
+    ];
+    let first = run_in(root.path(), &[], &args);
+    let key = first.access_key_id();
+    assert!(first.stderr.contains("calling STS"), "{}", first.stderr);
+    let second = run_in(root.path(), &[], &args);
+    assert_eq!(second.access_key_id(), key);
+    assert!(second.stderr.contains("cache hit"), "{}", second.stderr);
+}
+
+#[test]
+#[ignore = "needs the static release build; tests/run builds it and runs this"]
+fn tls_works_in_an_empty_root_with_a_private_ca() {
+    let sts = FakeSts::start_tls(vec![], &["sts.pod.test"]);
+    let ca = sts.ca_pem().unwrap();
+    let root = empty_root(&[("etc/hosts", "127.0.0.1 sts.pod.test\n"), ("ca.pem", &ca)]);
+    let endpoint = format!("https://sts.pod.test:{}", sts.port());
+    let run = run_in(
+        root.path(),
+        &[("AWS_CA_BUNDLE", "/ca.pem")],
+        &["--endpoint-url", &endpoint],
+    );
+    run.credentials();
+    assert_eq!(sts.calls(), 1);
+
+    // Without the private CA, the embedded public roots must refuse the fake's certificate.
+    let refused = run_in(
+        root.path(),
+        &[],
+        &["--endpoint-url", &endpoint, "--no-cache", "--timeout", "5s"],
+    );
+    assert!(
+        refused
+            .failure()
+            .contains("cannot reach STS at https://sts.pod.test"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+#[ignore = "needs the static release build; tests/run builds it and runs this"]
+fn a_name_missing_from_etc_hosts_without_resolv_conf_is_a_clear_error() {
+    let root = empty_root(&[("etc/hosts", "127.0.0.1 localhost\n")]);
+    let run = run_in(
+        root.path(),
+        &[],
+        &[
+            "--endpoint-url",
+            "http://sts.unknown.test:1",
+            "--timeout",
+            "5s",
+        ],
+    );
+    let line = run.failure();
+    assert!(
+        line.contains("cannot reach STS at http://sts.unknown.test:1")
+            && line.contains("sts.unknown.test"),
+        "{line}"
+    );
+}
+
+#[test]
+#[ignore = "needs the static release build; tests/run builds it and runs this"]
+fn without_home_or_passwd_it_warns_once_and_answers_from_sts() {
+    let sts = FakeSts::start(vec![]);
+    let root = empty_root(&[]);
+    let run = run_in(root.path(), &[], &["--endpoint-url", &sts.url()]);
+    run.credentials();
+    assert_eq!(run.stderr.matches("warning:").count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("no cache directory"), "{}", run.stderr);
+}
