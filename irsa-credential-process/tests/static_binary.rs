@@ -45,10 +45,11 @@ fn empty_root(extra: &[(&str, &str)]) -> tempfile::TempDir {
 
 /// Runs the binary chrooted into `root` with nothing in its environment but `env`.
 fn run_in(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
+    // The environment is cleared below, so the programs are found here, on this PATH.
     let mut command = if rustix::process::geteuid().is_root() {
-        Command::new("chroot")
+        Command::new(which("chroot"))
     } else {
-        let mut unshare = Command::new("unshare");
+        let mut unshare = Command::new(which("unshare"));
         unshare.args(["--map-root-user", "chroot"]);
         unshare
     };
@@ -60,6 +61,14 @@ fn run_in(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
         .env_clear()
         .envs(env.iter().copied());
     Run::from(command.output().unwrap())
+}
+
+fn which(program: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("{program} is not on PATH"))
 }
 
 #[test]
