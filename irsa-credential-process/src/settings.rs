@@ -356,7 +356,9 @@ mod tests {
 
     #[test]
     fn missing_or_bad_inputs_name_the_input_and_the_fix() {
-        let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+        /// Arguments, environment, and what the error must say.
+        type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
             (&[], &[], "AWS_ROLE_ARN is not set"),
             (
                 &[],
