@@ -1,13 +1,46 @@
-//! `kubectl irsa`: the kubectl plugin. Its verbs arrive with the issues that build them; today it
-//! only answers `--help` and `--version`, so that krew and kubectl can already find it.
+//! `kubectl irsa`: parse, run, map errors to exit codes.
+
+mod annotations;
+mod cli;
+mod cluster;
+mod cmd;
+mod error;
+mod names;
+mod output;
+mod trust_policy;
+
+use std::process::ExitCode;
 
 use clap::Parser;
 
-/// Bind Kubernetes ServiceAccounts to AWS IAM roles (IRSA), prove and diagnose the binding.
-#[derive(Parser)]
-#[command(name = "kubectl irsa", bin_name = "kubectl irsa", version)]
-struct Cli {}
+use cli::{Cli, Command};
 
-fn main() {
-    Cli::parse();
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Bind(args) => cmd::bind::run(&cli.kube, args).await,
+            Command::Unbind(args) => cmd::unbind::run(&cli.kube, args).await,
+            Command::List(args) => cmd::list::run(&cli.kube, args).await,
+            Command::TrustPolicy(args) => cmd::trust_policy::run(&cli.kube, args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
 }

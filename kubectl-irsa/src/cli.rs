@@ -1,0 +1,223 @@
+//! Command line: kubectl's global flags, flattened into every verb, and one struct per verb.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Bind Kubernetes ServiceAccounts to AWS IAM roles (IRSA) and print the trust policies they need.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl irsa",
+    bin_name = "kubectl irsa",
+    version,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub kube: KubeFlags,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Annotate a ServiceAccount with an IAM role (creating it if needed) and print the trust
+    /// policy that role needs.
+    Bind(BindArgs),
+    /// Remove the IRSA annotations from a ServiceAccount.
+    Unbind(UnbindArgs),
+    /// List the ServiceAccounts bound to a role.
+    List(ListArgs),
+    /// Print the trust policy that lets ServiceAccounts assume a role (offline with --issuer).
+    TrustPolicy(TrustPolicyArgs),
+}
+
+/// kubectl's global flags, with kubectl's names and meanings.
+#[derive(Clone, Debug, Default, Args)]
+#[command(next_help_heading = "Cluster flags (as kubectl's)")]
+pub struct KubeFlags {
+    /// Path to the kubeconfig file [default: KUBECONFIG (merged), else ~/.kube/config].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// The kubeconfig cluster to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub cluster: Option<String>,
+
+    /// The kubeconfig user to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// The namespace [default: the context's namespace, else default].
+    #[arg(short, long, global = true, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Username to impersonate for the operation.
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub as_user: Option<String>,
+
+    /// Group to impersonate for the operation (repeatable).
+    #[arg(long = "as-group", global = true, value_name = "GROUP")]
+    pub as_groups: Vec<String>,
+
+    /// How long to wait for one server request, such as 30s or 1m; 0 waits forever.
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
+}
+
+/// kubectl's --dry-run values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Send the change.
+    #[default]
+    None,
+    /// Print what would be sent; send nothing that writes.
+    Client,
+    /// Let the server validate the change without persisting it.
+    Server,
+}
+
+/// Output formats for commands that print objects.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Table,
+    Wide,
+    Json,
+    Yaml,
+    Name,
+}
+
+/// The annotations this tool manages share this prefix.
+#[derive(Clone, Debug, Args)]
+pub struct PrefixArg {
+    /// Annotation prefix the pod identity webhook watches (OpenShift setups use
+    /// sts.amazonaws.com).
+    #[arg(long, default_value = "eks.amazonaws.com", value_name = "PREFIX")]
+    pub annotation_prefix: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BindArgs {
+    /// The ServiceAccount.
+    #[arg(value_name = "SERVICEACCOUNT")]
+    pub name: String,
+
+    /// The role ARN, such as arn:aws:iam::123456789012:role/app.
+    #[arg(long, value_name = "ARN", required_unless_present = "role_name", conflicts_with_all = ["role_name", "account"])]
+    pub role_arn: Option<String>,
+
+    /// The role name, with --account instead of --role-arn.
+    #[arg(long, value_name = "NAME", requires = "account")]
+    pub role_name: Option<String>,
+
+    /// The 12-digit account of --role-name.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+
+    /// The partition of --role-name.
+    #[arg(long, default_value = "aws", value_parser = ["aws", "aws-cn", "aws-us-gov"])]
+    pub partition: String,
+
+    /// Token audience annotation [the webhook's default: sts.amazonaws.com].
+    #[arg(long, value_name = "AUDIENCE")]
+    pub audience: Option<String>,
+
+    /// Annotate sts-regional-endpoints=true so pods call their region's STS endpoint.
+    #[arg(long)]
+    pub sts_regional_endpoints: bool,
+
+    /// Token lifetime annotation in seconds (the webhook raises values below 600).
+    #[arg(long, value_name = "SECONDS")]
+    pub token_expiration: Option<u32>,
+
+    /// Refuse to create a missing ServiceAccount.
+    #[arg(long)]
+    pub no_create: bool,
+
+    /// Replace a different role already bound.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// The cluster's issuer URL [default: what the cluster serves at
+    /// /.well-known/openid-configuration].
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+
+    #[arg(long, value_enum, default_value_t, num_args = 0..=1, default_missing_value = "client", require_equals = true)]
+    pub dry_run: DryRun,
+
+    #[command(flatten)]
+    pub prefix: PrefixArg,
+}
+
+#[derive(Debug, Args)]
+pub struct UnbindArgs {
+    /// The ServiceAccount.
+    #[arg(value_name = "SERVICEACCOUNT")]
+    pub name: String,
+
+    #[arg(long, value_enum, default_value_t, num_args = 0..=1, default_missing_value = "client", require_equals = true)]
+    pub dry_run: DryRun,
+
+    #[command(flatten)]
+    pub prefix: PrefixArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// List across all namespaces.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+
+    /// Leave out the header row of table output.
+    #[arg(long)]
+    pub no_headers: bool,
+
+    /// ServiceAccounts per list request.
+    #[arg(long, default_value_t = 500, hide = true)]
+    pub chunk_size: u32,
+
+    #[command(flatten)]
+    pub prefix: PrefixArg,
+}
+
+#[derive(Debug, Args)]
+pub struct TrustPolicyArgs {
+    /// A subject as NAMESPACE:NAME (repeatable); wildcards such as team-*:* use StringLike.
+    #[arg(long = "service-account", value_name = "NS:NAME", required = true)]
+    pub service_accounts: Vec<String>,
+
+    /// A cluster's issuer URL (repeatable) [default: the current cluster's].
+    #[arg(long = "issuer", value_name = "URL")]
+    pub issuers: Vec<String>,
+
+    /// The account that owns the OIDC providers [default: the account of --role-arn].
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+
+    /// The role the policy is for; gives the account and partition.
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+
+    /// The partition, when only --account is given.
+    #[arg(long, default_value = "aws", value_parser = ["aws", "aws-cn", "aws-us-gov"])]
+    pub partition: String,
+
+    /// The token audience.
+    #[arg(long, default_value = "sts.amazonaws.com")]
+    pub audience: String,
+
+    /// An existing trust policy (or `aws iam get-role` output) to add to; - reads stdin.
+    #[arg(long, value_name = "FILE")]
+    pub merge: Option<PathBuf>,
+}
