@@ -97,7 +97,7 @@ fn obtain(settings: &Settings) -> Result<Credentials, RunError> {
     let key = cache_key(settings, &session);
 
     const CACHE_FIX: &str = "calling STS without a cache (set --cache-dir or IRSA_CACHE_DIR to a writable directory, or --no-cache)";
-    let cache = match &settings.cache_dir {
+    let mut cache = match &settings.cache_dir {
         CacheDir::Off => None,
         CacheDir::Undetermined => {
             reporter.warn(&format!(
@@ -120,22 +120,26 @@ fn obtain(settings: &Settings) -> Result<Credentials, RunError> {
     }
 
     let mut _lock = None;
-    if let Some(cache) = &cache {
+    if let Some(open) = &cache {
         let patience = settings.deadline + Duration::from_secs(5);
-        match cache.lock_or_wait(&key, patience, fresh_enough) {
+        match open.lock_or_wait(&key, patience, fresh_enough) {
             Ok(Waited::Fresh(credentials)) => {
                 reporter.info("another process refreshed the cache");
                 return Ok(credentials);
             }
             Ok(Waited::Locked(lock)) => {
                 // Another process may have finished between our read and our lock.
-                if let Some(hit) = cache.read(&key).filter(|c| fresh_enough(c)) {
+                if let Some(hit) = open.read(&key).filter(|c| fresh_enough(c)) {
                     return Ok(hit);
                 }
                 _lock = Some(lock);
             }
             Ok(Waited::TimedOut) => reporter.warn("the cache lock stayed busy; calling STS anyway"),
-            Err(error) => reporter.warn(&format!("{error}; calling STS without the cache lock")),
+            Err(error) => {
+                // A directory that cannot hold a lock file cannot hold an entry either.
+                reporter.warn(&format!("{error}; {CACHE_FIX}"));
+                cache = None;
+            }
         }
     }
 

@@ -155,16 +155,35 @@ fn an_unwritable_cache_directory_warns_once_and_still_answers() {
 }
 
 #[test]
-fn a_read_only_directory_is_not_an_error() {
-    if rustix::process::geteuid().as_raw() == 0 {
-        eprintln!("root writes through 0500; the unwritable-directory test covers root");
-        return;
-    }
+fn a_read_only_filesystem_is_not_an_error() {
     let sts = FakeSts::start(vec![]);
     let pod = Pod::new(&sts.url());
     fs::create_dir(pod.cache_dir()).unwrap();
-    fs::set_permissions(pod.cache_dir(), fs::Permissions::from_mode(0o500)).unwrap();
-    let run = pod.run(&[]);
+    let cache_dir = pod.cache_dir();
+    let run = if rustix::process::geteuid().is_root() {
+        // Root writes through any mode bits: mount a read-only filesystem over the cache
+        // directory instead, in a mount namespace of the helper's own.
+        let mount = "mount -t tmpfs -o ro,mode=0700 tmpfs \"$1\" && shift && exec \"$@\"";
+        let unshare = [
+            "/usr/bin/unshare",
+            "--mount",
+            "/bin/sh",
+            "-c",
+            mount,
+            "sh",
+            cache_dir.to_str().unwrap(),
+        ];
+        common::Run::from(pod.helper_under(&unshare, &[]).output().unwrap())
+    } else {
+        fs::set_permissions(&cache_dir, fs::Permissions::from_mode(0o500)).unwrap();
+        pod.run(&[])
+    };
     run.credentials();
-    assert!(run.stderr.contains("warning:"), "{}", run.stderr);
+    assert_eq!(run.stderr.matches("warning:").count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Read-only file system") || run.stderr.contains("Permission denied"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sts.calls(), 1);
 }

@@ -63,7 +63,20 @@ impl Pod {
 
     /// The helper with exactly the pod's environment (nothing leaks in from this machine).
     pub fn helper(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_irsa-credential-process"));
+        self.helper_under(&[], args)
+    }
+
+    /// The helper run by `wrapper` (such as `unshare ... sh -c ...`), in the pod's environment.
+    pub fn helper_under(&self, wrapper: &[&str], args: &[&str]) -> Command {
+        let helper = env!("CARGO_BIN_EXE_irsa-credential-process");
+        let mut command = match wrapper.split_first() {
+            Some((program, wrapper_args)) => {
+                let mut command = Command::new(program);
+                command.args(wrapper_args).arg(helper);
+                command
+            }
+            None => Command::new(helper),
+        };
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
