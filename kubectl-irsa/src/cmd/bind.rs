@@ -62,7 +62,13 @@ pub async fn run(flags: &KubeFlags, args: &BindArgs) -> Result<(), CliError> {
             if args.dry_run != DryRun::Client {
                 api.create(&cmd::post_params(args.dry_run), &account)
                     .await
-                    .map_err(|e| from_kube(e, "create", &what))?;
+                    .map_err(|error| match error {
+                        kube::Error::Api(status) if status.is_not_found() => CliError::Cluster(format!(
+                            "cannot create {what}: {}; create the namespace first (kubectl create namespace {namespace})",
+                            status.message
+                        )),
+                        other => from_kube(other, "create", &what),
+                    })?;
             }
             println!(
                 "serviceaccount/{} created in namespace {namespace}{suffix}",

@@ -1,0 +1,375 @@
+//! `bind` and `unbind` against the fake API server, through the binary.
+
+mod common;
+
+use common::{Cluster, ROLE};
+use serde_json::json;
+use tests::fake_kube::{DEFAULT_ISSUER, PodPhase};
+
+#[test]
+fn bind_creates_the_service_account_and_prints_its_trust_policy() {
+    let cluster = Cluster::start();
+    cluster.fake.add_namespace("shop");
+    let run = cluster.run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE]);
+    run.ok();
+    assert!(
+        run.stdout
+            .contains("serviceaccount/cart created in namespace shop"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        cluster.annotations("shop", "cart"),
+        json!({ "eks.amazonaws.com/role-arn": ROLE })
+    );
+
+    // The trust policy names the cluster's own issuer, discovered from the cluster.
+    let hostpath = DEFAULT_ISSUER.trim_start_matches("https://");
+    assert!(
+        run.stdout.contains(&format!(
+            "\"Federated\": \"arn:aws:iam::123456789012:oidc-provider/{hostpath}\""
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "\"{hostpath}:sub\": \"system:serviceaccount:shop:cart\""
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("aws iam create-role --role-name cart --assume-role-policy-document '{"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn binding_again_changes_nothing() {
+    let cluster = Cluster::start();
+    cluster.fake.add_namespace("shop");
+    cluster
+        .run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE])
+        .ok();
+    cluster.fake.clear_log();
+    let run = cluster.run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE]);
+    run.ok();
+    assert!(
+        run.stdout.contains("serviceaccount/cart unchanged"),
+        "{}",
+        run.stdout
+    );
+    assert!(cluster.writes().is_empty(), "{:?}", cluster.writes());
+}
+
+#[test]
+fn a_different_role_is_refused_without_overwrite() {
+    let cluster = Cluster::start();
+    cluster.fake.add_service_account(
+        "shop",
+        "cart",
+        &[(
+            "eks.amazonaws.com/role-arn",
+            "arn:aws:iam::123456789012:role/old",
+        )],
+    );
+    cluster
+        .run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE])
+        .fails(2, "already has eks.amazonaws.com/role-arn=arn:aws:iam::123456789012:role/old: pass --overwrite");
+    assert!(cluster.writes().is_empty());
+
+    cluster
+        .run(&[
+            "bind",
+            "cart",
+            "-n",
+            "shop",
+            "--role-arn",
+            ROLE,
+            "--overwrite",
+        ])
+        .ok();
+    assert_eq!(
+        cluster.annotations("shop", "cart")["eks.amazonaws.com/role-arn"],
+        ROLE
+    );
+}
+
+#[test]
+fn bind_on_an_existing_service_account_takes_three_requests() {
+    let cluster = Cluster::start();
+    cluster
+        .fake
+        .add_service_account("shop", "cart", &[("team", "payments")]);
+    cluster.fake.clear_log();
+    cluster
+        .run(&[
+            "bind",
+            "cart",
+            "-n",
+            "shop",
+            "--role-arn",
+            ROLE,
+            "--issuer",
+            DEFAULT_ISSUER,
+        ])
+        .ok();
+    let requests: Vec<String> = cluster
+        .fake
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        requests,
+        [
+            "GET /api/v1/namespaces/shop/serviceaccounts/cart",
+            "PATCH /api/v1/namespaces/shop/serviceaccounts/cart",
+            "GET /api/v1/namespaces/shop/pods",
+        ]
+    );
+    assert_eq!(
+        cluster.annotations("shop", "cart")["team"],
+        "payments",
+        "other annotations kept"
+    );
+}
+
+#[test]
+fn running_pods_are_counted_and_told_to_restart() {
+    let cluster = Cluster::start();
+    cluster.fake.add_service_account("shop", "cart", &[]);
+    for pod in ["cart-1", "cart-2"] {
+        cluster.fake.add_pod("shop", pod, "cart", PodPhase::Running);
+    }
+    cluster
+        .fake
+        .add_pod("shop", "other", "default", PodPhase::Running);
+    let run = cluster.run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE]);
+    run.ok();
+    assert!(
+        run.stderr.contains(
+            "2 pod(s) use serviceaccount/cart and keep their old identity until they restart"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn every_annotation_flag_and_prefix_and_composed_arn() {
+    let cluster = Cluster::start();
+    cluster.fake.add_namespace("shop");
+    cluster
+        .run(&[
+            "bind",
+            "cart",
+            "-n",
+            "shop",
+            "--role-name",
+            "cart",
+            "--account",
+            "123456789012",
+            "--audience",
+            "sts.amazonaws.com",
+            "--sts-regional-endpoints",
+            "--token-expiration",
+            "3600",
+            "--annotation-prefix",
+            "sts.amazonaws.com",
+        ])
+        .ok();
+    assert_eq!(
+        cluster.annotations("shop", "cart"),
+        json!({
+            "sts.amazonaws.com/audience": "sts.amazonaws.com",
+            "sts.amazonaws.com/role-arn": ROLE,
+            "sts.amazonaws.com/sts-regional-endpoints": "true",
+            "sts.amazonaws.com/token-expiration": "3600",
+        })
+    );
+}
+
+#[test]
+fn client_dry_run_sends_no_write_and_server_dry_run_persists_nothing() {
+    let cluster = Cluster::start();
+    cluster.fake.add_namespace("shop");
+    let run = cluster.run(&[
+        "bind",
+        "cart",
+        "-n",
+        "shop",
+        "--role-arn",
+        ROLE,
+        "--dry-run=client",
+    ]);
+    run.ok();
+    assert!(
+        run.stdout.contains("created in namespace shop (dry run)"),
+        "{}",
+        run.stdout
+    );
+    assert!(cluster.writes().is_empty(), "{:?}", cluster.writes());
+    assert!(cluster.fake.service_account("shop", "cart").is_none());
+
+    let run = cluster.run(&[
+        "bind",
+        "cart",
+        "-n",
+        "shop",
+        "--role-arn",
+        ROLE,
+        "--dry-run=server",
+    ]);
+    run.ok();
+    let writes = cluster.writes();
+    assert_eq!(writes.len(), 1);
+    assert_eq!(writes[0].param("dryRun").as_deref(), Some("All"));
+    assert!(cluster.fake.service_account("shop", "cart").is_none());
+}
+
+#[test]
+fn a_missing_namespace_is_explained() {
+    let cluster = Cluster::start();
+    cluster
+        .run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE])
+        .fails(1, "namespaces \"shop\" not found; create the namespace first (kubectl create namespace shop)");
+}
+
+#[test]
+fn no_create_refuses_a_missing_service_account() {
+    let cluster = Cluster::start();
+    cluster
+        .run(&[
+            "bind",
+            "cart",
+            "-n",
+            "shop",
+            "--role-arn",
+            ROLE,
+            "--no-create",
+        ])
+        .fails(1, "serviceaccount shop/cart not found");
+    assert!(cluster.writes().is_empty());
+}
+
+#[test]
+fn bad_input_fails_before_any_request() {
+    let cluster = Cluster::start();
+    for (args, expected) in [
+        (
+            &["bind", "Cart", "--role-arn", ROLE][..],
+            "invalid ServiceAccount name",
+        ),
+        (
+            &["bind", "cart", "--role-arn", "arn:aws:iam::1:role/x"],
+            "invalid role ARN",
+        ),
+        (
+            &[
+                "bind",
+                "cart",
+                "--role-arn",
+                ROLE,
+                "--issuer",
+                "http://issuer",
+            ],
+            "https://",
+        ),
+        (
+            &["bind", "cart", "-n", "Shop", "--role-arn", ROLE],
+            "invalid namespace",
+        ),
+    ] {
+        cluster.run(args).fails(2, expected);
+    }
+    assert!(
+        cluster.fake.requests().is_empty(),
+        "{:?}",
+        cluster.fake.requests()
+    );
+}
+
+#[test]
+fn forbidden_and_missing_issuer_are_explained() {
+    let cluster = Cluster::start();
+    cluster.fake.add_service_account("shop", "cart", &[]);
+    cluster.fake.deny("patch", "serviceaccounts");
+    cluster
+        .run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE])
+        .fails(1, "forbidden: serviceaccounts \"cart\" is forbidden");
+    cluster.fake.allow_all();
+
+    cluster.fake.set_oidc_enabled(false);
+    cluster
+        .run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE])
+        .fails(2, "pass its issuer with --issuer URL");
+}
+
+#[test]
+fn unbind_removes_only_the_managed_annotations() {
+    let cluster = Cluster::start();
+    cluster.fake.add_service_account(
+        "shop",
+        "cart",
+        &[
+            ("eks.amazonaws.com/role-arn", ROLE),
+            ("eks.amazonaws.com/token-expiration", "3600"),
+            ("team", "payments"),
+        ],
+    );
+    let run = cluster.run(&["unbind", "cart", "-n", "shop"]);
+    run.ok();
+    assert!(
+        run.stdout.contains("serviceaccount/cart unbound"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        cluster.annotations("shop", "cart"),
+        json!({ "team": "payments" })
+    );
+    let again = cluster.run(&["unbind", "cart", "-n", "shop"]);
+    assert!(
+        again.ok().stdout.contains("unchanged (not bound)"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn kubectl_sees_what_bind_wrote() {
+    let cluster = Cluster::start();
+    cluster.fake.add_namespace("shop");
+    cluster
+        .run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE])
+        .ok();
+    let output = std::process::Command::new("kubectl")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", cluster.dir.path())
+        .args([
+            "--kubeconfig",
+            cluster.kubeconfig.to_str().unwrap(),
+            "get",
+            "sa",
+            "cart",
+            "-n",
+            "shop",
+        ])
+        .args([
+            "-o",
+            "jsonpath={.metadata.annotations.eks\\.amazonaws\\.com/role-arn}",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), ROLE);
+}

@@ -1,0 +1,107 @@
+//! A fake cluster and the plugin binary run against it with a temporary kubeconfig.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use tests::fake_kube::{FakeKube, LoggedRequest};
+
+pub const ROLE: &str = "arn:aws:iam::123456789012:role/cart";
+
+pub struct Cluster {
+    pub fake: FakeKube,
+    pub dir: tempfile::TempDir,
+    pub kubeconfig: PathBuf,
+}
+
+impl Cluster {
+    pub fn start() -> Cluster {
+        let fake = FakeKube::start();
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = fake.write_kubeconfig(dir.path());
+        Cluster {
+            fake,
+            dir,
+            kubeconfig,
+        }
+    }
+
+    /// `kubectl-irsa ARGS` with only this cluster's kubeconfig in its environment.
+    pub fn plugin(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-irsa"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("KUBECONFIG", &self.kubeconfig)
+            .args(args);
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.plugin(args).stdin(Stdio::null()).output().unwrap())
+    }
+
+    /// The requests that changed something (create, patch, update, delete).
+    pub fn writes(&self) -> Vec<LoggedRequest> {
+        self.fake
+            .requests()
+            .into_iter()
+            .filter(|r| !matches!(r.method.as_str(), "GET" | "HEAD"))
+            .collect()
+    }
+
+    pub fn annotations(&self, namespace: &str, name: &str) -> serde_json::Value {
+        let account = self
+            .fake
+            .service_account(namespace, name)
+            .expect("the ServiceAccount exists");
+        account["metadata"]["annotations"].clone()
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+}
+
+impl Run {
+    pub fn ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "failed: {}\n{}", self.stderr, self.stdout);
+        self
+    }
+
+    /// A failure: the exit code, and one `error:` line that contains `expected`.
+    pub fn fails(&self, code: i32, expected: &str) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        let errors: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .collect();
+        assert_eq!(errors.len(), 1, "{}", self.stderr);
+        assert!(
+            errors[0].contains(expected),
+            "missing {expected:?} in {}",
+            errors[0]
+        );
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        self
+    }
+}
