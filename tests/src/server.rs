@@ -3,23 +3,26 @@
 //! subprocesses, and stop it by dropping it.
 //!
 //! Fixtures build on [`BackgroundServer`]: they supply a [`Handler`] that receives each request
-//! with its body already read.
+//! with its body already read. A [`StreamingHandler`] may also answer with a body sent in pieces
+//! over time ([`ChannelBody`]), as a Kubernetes watch does.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener as StdTcpListener};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Body, Bytes, Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio_rustls::TlsAcceptor;
 
 /// The future a [`Handler`] returns.
@@ -27,6 +30,41 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// Answers one request whose body has been read in full.
 pub type Handler = Arc<dyn Fn(Request<Bytes>) -> BoxFuture<Response<Full<Bytes>>> + Send + Sync>;
+
+/// A response body that may arrive in pieces (see [`ChannelBody`]) or all at once.
+pub type StreamBody = BoxBody<Bytes, Infallible>;
+
+/// Like [`Handler`], but the response body may be streamed.
+pub type StreamingHandler =
+    Arc<dyn Fn(Request<Bytes>) -> BoxFuture<Response<StreamBody>> + Send + Sync>;
+
+/// A response body fed by a channel: each message is sent as it arrives, and the body ends
+/// when every sender is dropped. A sender sees an error once the client has gone.
+pub struct ChannelBody {
+    receiver: mpsc::Receiver<Bytes>,
+}
+
+impl ChannelBody {
+    /// A body and the sender that feeds it; `capacity` messages may wait unsent.
+    pub fn channel(capacity: usize) -> (mpsc::Sender<Bytes>, Self) {
+        let (sender, receiver) = mpsc::channel(capacity);
+        (sender, Self { receiver })
+    }
+}
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.receiver
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|bytes| Ok(Frame::data(bytes))))
+    }
+}
 
 /// A server bound to `127.0.0.1` on a free port, serving until dropped.
 ///
@@ -48,6 +86,22 @@ impl BackgroundServer {
     ///
     /// When no port can be bound on 127.0.0.1 or the runtime cannot be built.
     pub fn start(handler: Handler, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+        let streaming: StreamingHandler = Arc::new(move |request| {
+            let reply = handler(request);
+            Box::pin(async move { reply.await.map(|body| body.boxed()) })
+        });
+        Self::start_streaming(streaming, tls)
+    }
+
+    /// Like [`BackgroundServer::start`], for a handler whose replies may be streamed.
+    ///
+    /// # Panics
+    ///
+    /// When no port can be bound on 127.0.0.1 or the runtime cannot be built.
+    pub fn start_streaming(
+        handler: StreamingHandler,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Self {
         let listener = StdTcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener
             .set_nonblocking(true)
@@ -97,7 +151,7 @@ impl Drop for BackgroundServer {
 async fn accept_loop(
     listener: StdTcpListener,
     acceptor: Option<TlsAcceptor>,
-    handler: Handler,
+    handler: StreamingHandler,
     mut shutdown: oneshot::Receiver<()>,
 ) {
     let listener = tokio::net::TcpListener::from_std(listener).expect("register the listener");
@@ -125,7 +179,7 @@ async fn accept_loop(
     // Returning drops the runtime's remaining tasks: open connections and slow replies.
 }
 
-async fn serve_connection<S>(stream: S, handler: Handler)
+async fn serve_connection<S>(stream: S, handler: StreamingHandler)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -135,7 +189,8 @@ where
             let (parts, body) = request.into_parts();
             let response = match body.collect().await {
                 Ok(collected) => handler(Request::from_parts(parts, collected.to_bytes())).await,
-                Err(_) => plain_response(StatusCode::BAD_REQUEST, "unreadable request body"),
+                Err(_) => plain_response(StatusCode::BAD_REQUEST, "unreadable request body")
+                    .map(BodyExt::boxed),
             };
             Ok::<_, Infallible>(response)
         }

@@ -1,0 +1,269 @@
+//! The resources the fake serves, and the discovery documents that announce them.
+
+use serde_json::{Value, json};
+
+/// A resource type the fake serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Resource {
+    Namespace,
+    ServiceAccount,
+    Pod,
+    MutatingWebhookConfiguration,
+    SelfSubjectReview,
+    SelfSubjectAccessReview,
+}
+
+/// Every resource, in discovery order.
+pub(crate) const ALL: [Resource; 6] = [
+    Resource::Namespace,
+    Resource::ServiceAccount,
+    Resource::Pod,
+    Resource::MutatingWebhookConfiguration,
+    Resource::SelfSubjectReview,
+    Resource::SelfSubjectAccessReview,
+];
+
+impl Resource {
+    /// The resource for `(group, version, plural)`, when served.
+    pub(crate) fn find(group: &str, version: &str, plural: &str) -> Option<Self> {
+        ALL.into_iter()
+            .find(|r| r.group() == group && r.version() == version && r.plural() == plural)
+    }
+
+    /// The API group; empty for the core group.
+    pub(crate) fn group(self) -> &'static str {
+        match self {
+            Self::Namespace | Self::ServiceAccount | Self::Pod => "",
+            Self::MutatingWebhookConfiguration => "admissionregistration.k8s.io",
+            Self::SelfSubjectReview => "authentication.k8s.io",
+            Self::SelfSubjectAccessReview => "authorization.k8s.io",
+        }
+    }
+
+    /// The version served.
+    pub(crate) fn version(self) -> &'static str {
+        "v1"
+    }
+
+    /// `v1` or `GROUP/v1`.
+    pub(crate) fn api_version(self) -> String {
+        if self.group().is_empty() {
+            self.version().to_owned()
+        } else {
+            format!("{}/{}", self.group(), self.version())
+        }
+    }
+
+    /// The plural resource name used in paths.
+    pub(crate) fn plural(self) -> &'static str {
+        match self {
+            Self::Namespace => "namespaces",
+            Self::ServiceAccount => "serviceaccounts",
+            Self::Pod => "pods",
+            Self::MutatingWebhookConfiguration => "mutatingwebhookconfigurations",
+            Self::SelfSubjectReview => "selfsubjectreviews",
+            Self::SelfSubjectAccessReview => "selfsubjectaccessreviews",
+        }
+    }
+
+    /// The kind.
+    pub(crate) fn kind(self) -> &'static str {
+        match self {
+            Self::Namespace => "Namespace",
+            Self::ServiceAccount => "ServiceAccount",
+            Self::Pod => "Pod",
+            Self::MutatingWebhookConfiguration => "MutatingWebhookConfiguration",
+            Self::SelfSubjectReview => "SelfSubjectReview",
+            Self::SelfSubjectAccessReview => "SelfSubjectAccessReview",
+        }
+    }
+
+    /// `serviceaccounts` or `mutatingwebhookconfigurations.admissionregistration.k8s.io`, as
+    /// error messages name the resource.
+    pub(crate) fn qualified_plural(self) -> String {
+        qualify(self.plural(), self.group())
+    }
+
+    /// Whether objects live in a namespace.
+    pub(crate) fn namespaced(self) -> bool {
+        matches!(self, Self::ServiceAccount | Self::Pod)
+    }
+
+    /// Whether objects are stored (reviews are answered, never stored).
+    pub(crate) fn stored(self) -> bool {
+        !matches!(
+            self,
+            Self::SelfSubjectReview | Self::SelfSubjectAccessReview
+        )
+    }
+
+    fn discovery_entry(self) -> Value {
+        let verbs: &[&str] = if self.stored() {
+            &[
+                "create",
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "update",
+                "watch",
+            ]
+        } else {
+            &["create"]
+        };
+        let mut entry = json!({
+            "name": self.plural(),
+            "singularName": self.kind().to_lowercase(),
+            "namespaced": self.namespaced(),
+            "kind": self.kind(),
+            "verbs": verbs,
+        });
+        let short: &[&str] = match self {
+            Self::Namespace => &["ns"],
+            Self::ServiceAccount => &["sa"],
+            Self::Pod => &["po"],
+            _ => &[],
+        };
+        if !short.is_empty() {
+            entry["shortNames"] = json!(short);
+        }
+        if self == Self::Pod {
+            entry["categories"] = json!(["all"]);
+        }
+        entry
+    }
+}
+
+fn qualify(name: &str, group: &str) -> String {
+    if group.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name}.{group}")
+    }
+}
+
+fn subresource(
+    name: &str,
+    kind: &str,
+    verbs: &[&str],
+    group_version: Option<(&str, &str)>,
+) -> Value {
+    let mut entry = json!({"name": name, "singularName": "", "namespaced": true});
+    if let Some((group, version)) = group_version {
+        entry["group"] = json!(group);
+        entry["version"] = json!(version);
+    }
+    entry["kind"] = json!(kind);
+    entry["verbs"] = json!(verbs);
+    entry
+}
+
+/// `GET /version`.
+pub(crate) fn version() -> Value {
+    json!({
+        "major": "1",
+        "minor": "33",
+        "emulationMajor": "1",
+        "emulationMinor": "33",
+        "minCompatibilityMajor": "1",
+        "minCompatibilityMinor": "32",
+        "gitVersion": "v1.33.1",
+        "gitCommit": "8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828",
+        "gitTreeState": "clean",
+        "buildDate": "2025-05-15T08:19:08Z",
+        "goVersion": "go1.24.2",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    })
+}
+
+/// `GET /api`.
+pub(crate) fn core_versions(server_address: &str) -> Value {
+    json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+    })
+}
+
+/// The non-core groups, in `/apis` order.
+fn groups() -> Vec<&'static str> {
+    let mut groups: Vec<&str> = ALL
+        .iter()
+        .map(|r| r.group())
+        .filter(|g| !g.is_empty())
+        .collect();
+    groups.dedup();
+    groups
+}
+
+/// `GET /apis`.
+pub(crate) fn group_list() -> Value {
+    let groups: Vec<Value> = groups()
+        .into_iter()
+        .map(|group| {
+            let gv = json!({"groupVersion": format!("{group}/v1"), "version": "v1"});
+            json!({"name": group, "versions": [gv.clone()], "preferredVersion": gv})
+        })
+        .collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+/// `GET /apis/GROUP` (an `APIGroup`), when served.
+pub(crate) fn group(group: &str) -> Option<Value> {
+    groups().contains(&group).then(|| {
+        let gv = json!({"groupVersion": format!("{group}/v1"), "version": "v1"});
+        json!({"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": [gv.clone()], "preferredVersion": gv})
+    })
+}
+
+/// `GET /api/v1` or `GET /apis/GROUP/VERSION` (an `APIResourceList`), when served.
+pub(crate) fn resource_list(group: &str, version: &str) -> Option<Value> {
+    if version != "v1" || !(group.is_empty() || groups().contains(&group)) {
+        return None;
+    }
+    let mut resources = Vec::new();
+    for resource in ALL.into_iter().filter(|r| r.group() == group) {
+        resources.push(resource.discovery_entry());
+        match resource {
+            Resource::Namespace => {
+                let mut status = subresource(
+                    "namespaces/status",
+                    "Namespace",
+                    &["get", "patch", "update"],
+                    None,
+                );
+                status["namespaced"] = json!(false);
+                resources.push(status);
+            }
+            Resource::ServiceAccount => resources.push(subresource(
+                "serviceaccounts/token",
+                "TokenRequest",
+                &["create"],
+                Some(("authentication.k8s.io", "v1")),
+            )),
+            Resource::Pod => {
+                resources.push(subresource("pods/log", "Pod", &["get"], None));
+                resources.push(subresource(
+                    "pods/status",
+                    "Pod",
+                    &["get", "patch", "update"],
+                    None,
+                ));
+            }
+            _ => {}
+        }
+    }
+    let group_version = if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": resources,
+    }))
+}
