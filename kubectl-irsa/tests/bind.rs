@@ -373,3 +373,38 @@ fn kubectl_sees_what_bind_wrote() {
     );
     assert_eq!(String::from_utf8(output.stdout).unwrap(), ROLE);
 }
+
+#[test]
+fn kubectl_runs_the_plugin_from_path() {
+    let cluster = Cluster::start();
+    cluster.fake.add_namespace("shop");
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_kubectl-irsa"))
+        .parent()
+        .unwrap();
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let output = std::process::Command::new("kubectl")
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", cluster.dir.path())
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .args(["irsa", "bind", "cart", "-n", "shop", "--role-arn", ROLE])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .contains("serviceaccount/cart created")
+    );
+    assert_eq!(
+        cluster.annotations("shop", "cart")["eks.amazonaws.com/role-arn"],
+        ROLE
+    );
+}
