@@ -1,0 +1,77 @@
+//! API round trips per verb, counted in the fake's request log. These are the figures the
+//! README quotes; the assertions keep them from growing unnoticed.
+
+mod common;
+
+use common::{Cluster, ROLE};
+use tests::fake_kube::DEFAULT_ISSUER;
+
+/// Runs the plugin with `args` and returns how many requests reached the API server.
+fn round_trips(cluster: &Cluster, args: &[&str]) -> usize {
+    cluster.fake.clear_log();
+    cluster.run(args).ok();
+    cluster.fake.requests().len()
+}
+
+#[test]
+fn round_trips_per_verb() {
+    let cluster = Cluster::start();
+    cluster.fake.add_namespace("shop");
+    let bind = ["bind", "cart", "-n", "shop", "--role-arn", ROLE];
+    let with_issuer = |args: &[&'static str]| [args, &["--issuer", DEFAULT_ISSUER]].concat();
+
+    // New ServiceAccount: get (404), create; then the issuer.
+    assert_eq!(round_trips(&cluster, &bind), 3);
+    // Same binding again: get; then the issuer.
+    assert_eq!(round_trips(&cluster, &bind), 2);
+    assert_eq!(round_trips(&cluster, &with_issuer(&bind)), 1);
+    // Another role on an existing ServiceAccount: get, patch, list pods (+ issuer).
+    let rebind = [
+        "bind",
+        "cart",
+        "-n",
+        "shop",
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/new",
+        "--overwrite",
+    ];
+    assert_eq!(round_trips(&cluster, &with_issuer(&rebind)), 3);
+    assert_eq!(
+        round_trips(&cluster, &[&rebind[..5], &[ROLE, "--overwrite"]].concat()),
+        4
+    );
+    // unbind: get, patch.
+    assert_eq!(round_trips(&cluster, &["unbind", "cart", "-n", "shop"]), 2);
+    // list: one page per 500 ServiceAccounts; -o wide adds the pod pages.
+    assert_eq!(round_trips(&cluster, &["list", "-n", "shop"]), 1);
+    cluster.run(&bind).ok();
+    assert_eq!(round_trips(&cluster, &["list", "-A", "-o", "wide"]), 2);
+    // trust-policy: offline with --issuer, one request to discover it otherwise.
+    let policy = [
+        "trust-policy",
+        "--service-account",
+        "shop:cart",
+        "--role-arn",
+        ROLE,
+    ];
+    assert_eq!(round_trips(&cluster, &with_issuer(&policy)), 0);
+    assert_eq!(round_trips(&cluster, &policy), 1);
+}
+
+#[test]
+fn list_pages_scale_with_the_number_of_service_accounts() {
+    let cluster = Cluster::start();
+    for n in 0..20 {
+        for s in 0..60 {
+            cluster.fake.add_service_account(
+                &format!("ns-{n}"),
+                &format!("sa-{s}"),
+                &[("eks.amazonaws.com/role-arn", ROLE)],
+            );
+        }
+    }
+    // 1,200 seeded plus the 24 default ServiceAccounts of 24 namespaces: 1,224 in 3 pages.
+    let output = cluster.run(&["list", "-A", "--no-headers"]);
+    assert_eq!(output.ok().stdout.lines().count(), 1200);
+    assert_eq!(round_trips(&cluster, &["list", "-A"]), 3);
+}

@@ -1,0 +1,63 @@
+//! The fake Kubernetes API server as a process, for benchmarks and demos: it seeds
+//! ServiceAccounts, writes a kubeconfig, prints where it is, and serves until killed.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Parser;
+use tests::fake_kube::{FakeKube, PodPhase};
+
+/// Serve a fake Kubernetes API server on 127.0.0.1 until killed.
+#[derive(Parser)]
+struct Args {
+    /// Where to write the kubeconfig (DIR/kubeconfig).
+    #[arg(long, value_name = "DIR")]
+    dir: PathBuf,
+
+    /// Namespaces to create (ns-0, ns-1, ...).
+    #[arg(long, default_value_t = 0)]
+    namespaces: usize,
+
+    /// ServiceAccounts per namespace (sa-0, sa-1, ...).
+    #[arg(long, default_value_t = 0)]
+    service_accounts: usize,
+
+    /// Annotate every Nth ServiceAccount with a role (0: none).
+    #[arg(long, default_value_t = 2)]
+    bound_every: usize,
+
+    /// Running pods per bound ServiceAccount.
+    #[arg(long, default_value_t = 0)]
+    pods: usize,
+}
+
+fn main() {
+    let args = Args::parse();
+    let fake = FakeKube::start();
+    for n in 0..args.namespaces {
+        let namespace = format!("ns-{n}");
+        fake.add_namespace(&namespace);
+        for s in 0..args.service_accounts {
+            let name = format!("sa-{s}");
+            let bound = args.bound_every > 0 && s % args.bound_every == 0;
+            let role = format!("arn:aws:iam::123456789012:role/{namespace}-{name}");
+            let annotations: &[(&str, &str)] = if bound {
+                &[("eks.amazonaws.com/role-arn", &role)]
+            } else {
+                &[]
+            };
+            fake.add_service_account(&namespace, &name, annotations);
+            for p in 0..if bound { args.pods } else { 0 } {
+                fake.add_pod(&namespace, &format!("{name}-{p}"), &name, PodPhase::Running);
+            }
+        }
+    }
+    let kubeconfig = fake.write_kubeconfig(&args.dir);
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "kubeconfig {}", kubeconfig.display());
+    let _ = writeln!(stdout, "url {}", fake.url());
+    let _ = stdout.flush();
+    loop {
+        std::thread::park();
+    }
+}
