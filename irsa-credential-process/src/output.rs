@@ -4,10 +4,8 @@ use std::io::{self, Write};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-use irsa_sts::Credentials;
+use irsa_sts::{Credentials, rfc3339};
 use serde::Serialize;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::cli::Format;
 use crate::provider::RunError;
@@ -24,16 +22,6 @@ struct ProcessCredentials<'a> {
     account_id: &'a str,
 }
 
-/// RFC 3339 in UTC with `Z`, whole seconds, as SDKs parse it.
-pub fn rfc3339(at: OffsetDateTime) -> String {
-    let at = at
-        .to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .unwrap_or(at);
-    at.format(&Rfc3339)
-        .unwrap_or_else(|_| at.unix_timestamp().to_string())
-}
-
 pub fn render(credentials: &Credentials, format: Format) -> String {
     match format {
         Format::Json => {
@@ -48,10 +36,7 @@ pub fn render(credentials: &Credentials, format: Format) -> String {
             .unwrap_or_default();
             format!("{json}\n")
         }
-        Format::Env => environment(credentials)
-            .iter()
-            .map(|(name, value)| format!("export {name}='{value}'\n"))
-            .collect(),
+        Format::Env => credentials.export_lines(),
     }
 }
 
@@ -70,27 +55,17 @@ pub fn exec(credentials: &Credentials, command: &[String], region: &str) -> io::
         return io::Error::new(io::ErrorKind::InvalidInput, "no command given");
     };
     let mut child = Command::new(program);
-    child.args(args).envs(environment(credentials));
+    child.args(args).envs(credentials.environment());
     if std::env::var_os("AWS_REGION").is_none() {
         child.env("AWS_REGION", region);
     }
     child.exec()
 }
 
-fn environment(credentials: &Credentials) -> [(&'static str, String); 4] {
-    [
-        ("AWS_ACCESS_KEY_ID", credentials.access_key_id.clone()),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            credentials.secret_access_key.clone(),
-        ),
-        ("AWS_SESSION_TOKEN", credentials.session_token.clone()),
-        ("AWS_CREDENTIAL_EXPIRATION", rfc3339(credentials.expiration)),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
+    use time::OffsetDateTime;
+
     use super::*;
 
     fn credentials() -> Credentials {

@@ -114,7 +114,7 @@ fn obtain(settings: &Settings) -> Result<Credentials, RunError> {
     if let Some(hit) = cached.as_ref().filter(|c| fresh_enough(c)) {
         reporter.info(&format!(
             "cache hit, expires {}",
-            output::rfc3339(hit.expiration)
+            irsa_sts::rfc3339(hit.expiration)
         ));
         return Ok(hit.clone());
     }
@@ -164,7 +164,7 @@ fn obtain(settings: &Settings) -> Result<Credentials, RunError> {
             Some(still_valid) => {
                 reporter.warn(&format!(
                     "{message}; handing out cached credentials that expire {}",
-                    output::rfc3339(still_valid.expiration)
+                    irsa_sts::rfc3339(still_valid.expiration)
                 ));
                 Ok(still_valid)
             }

@@ -93,20 +93,8 @@ impl Settings {
             },
         };
 
-        let endpoint_inputs = EndpointInputs {
-            region: options
-                .region
-                .clone()
-                .or_else(|| env("AWS_REGION"))
-                .or_else(|| env("AWS_DEFAULT_REGION")),
-            sts_regional_endpoints: env("AWS_STS_REGIONAL_ENDPOINTS"),
-            endpoint_url: options
-                .endpoint_url
-                .clone()
-                .or_else(|| env("AWS_ENDPOINT_URL_STS"))
-                .or_else(|| env("AWS_ENDPOINT_URL")),
-            use_fips: env("AWS_USE_FIPS_ENDPOINT"),
-        };
+        let endpoint_inputs =
+            EndpointInputs::from_env(&env, options.region.clone(), options.endpoint_url.clone());
         let endpoint = StsEndpoint::resolve(&endpoint_inputs, role_arn.partition())
             .map_err(|e| SettingsError(e.to_string()))?;
 

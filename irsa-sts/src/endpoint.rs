@@ -17,6 +17,29 @@ pub struct EndpointInputs {
     pub use_fips: Option<String>,
 }
 
+impl EndpointInputs {
+    /// Reads what the AWS SDKs read: `AWS_REGION` over `AWS_DEFAULT_REGION`,
+    /// `AWS_ENDPOINT_URL_STS` over `AWS_ENDPOINT_URL`, `AWS_STS_REGIONAL_ENDPOINTS` and
+    /// `AWS_USE_FIPS_ENDPOINT`; a flag's value (`region`, `endpoint_url`) wins over them.
+    pub fn from_env(
+        env: impl Fn(&str) -> Option<String>,
+        region: Option<String>,
+        endpoint_url: Option<String>,
+    ) -> Self {
+        let env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+        EndpointInputs {
+            region: region
+                .or_else(|| env("AWS_REGION"))
+                .or_else(|| env("AWS_DEFAULT_REGION")),
+            sts_regional_endpoints: env("AWS_STS_REGIONAL_ENDPOINTS"),
+            endpoint_url: endpoint_url
+                .or_else(|| env("AWS_ENDPOINT_URL_STS"))
+                .or_else(|| env("AWS_ENDPOINT_URL")),
+            use_fips: env("AWS_USE_FIPS_ENDPOINT"),
+        }
+    }
+}
+
 /// A setting the environment gave that cannot be used; the message names it and the fix.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EndpointError {
@@ -163,6 +186,28 @@ mod tests {
             Some("https://sts.amazonaws.com")
         );
         assert_eq!(resolve(legacy("cn-northwest-1")).unwrap().url, None);
+    }
+
+    #[test]
+    fn environment_follows_the_sdks_precedence_and_flags_win() {
+        let env = |name: &str| match name {
+            "AWS_REGION" => Some("eu-west-1".to_string()),
+            "AWS_DEFAULT_REGION" => Some("us-east-2".to_string()),
+            "AWS_ENDPOINT_URL" => Some("http://general:1".to_string()),
+            "AWS_ENDPOINT_URL_STS" => Some(" ".to_string()),
+            _ => None,
+        };
+        let inputs = EndpointInputs::from_env(env, None, None);
+        assert_eq!(inputs.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            inputs.endpoint_url.as_deref(),
+            Some("http://general:1"),
+            "blank counts as unset"
+        );
+        let inputs =
+            EndpointInputs::from_env(env, Some("ap-south-1".into()), Some("http://flag:2".into()));
+        assert_eq!(inputs.region.as_deref(), Some("ap-south-1"));
+        assert_eq!(inputs.endpoint_url.as_deref(), Some("http://flag:2"));
     }
 
     #[test]

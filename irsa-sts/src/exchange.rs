@@ -55,6 +55,36 @@ pub struct Credentials {
     pub assumed_role_arn: String,
 }
 
+impl Credentials {
+    /// The variables SDKs and tools read static credentials from.
+    pub fn environment(&self) -> [(&'static str, String); 4] {
+        [
+            ("AWS_ACCESS_KEY_ID", self.access_key_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY", self.secret_access_key.clone()),
+            ("AWS_SESSION_TOKEN", self.session_token.clone()),
+            ("AWS_CREDENTIAL_EXPIRATION", rfc3339(self.expiration)),
+        ]
+    }
+
+    /// `export NAME='value'` lines for `eval` (the values never contain a quote).
+    pub fn export_lines(&self) -> String {
+        self.environment()
+            .iter()
+            .map(|(name, value)| format!("export {name}='{value}'\n"))
+            .collect()
+    }
+}
+
+/// RFC 3339 in UTC with `Z` and whole seconds, as SDKs parse it.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    let at = at
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(at);
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.unix_timestamp().to_string())
+}
+
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")

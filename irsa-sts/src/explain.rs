@@ -2,10 +2,9 @@
 //! claims. The plugin and the helper both print these, so they always say the same thing.
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::arn::RoleArn;
-use crate::exchange::StsError;
+use crate::exchange::{StsError, rfc3339};
 use crate::token::Claims;
 
 /// What the explanation may refer to.
@@ -126,11 +125,6 @@ fn token_summary(ctx: &ExplainContext<'_>) -> String {
             claims.aud.join(",")
         },
     )
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339)
-        .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
 #[cfg(test)]

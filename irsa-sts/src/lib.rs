@@ -12,7 +12,9 @@ pub mod transport;
 
 pub use arn::{ArnError, Partition, RoleArn, SessionName};
 pub use endpoint::{EndpointError, EndpointInputs, StsEndpoint};
-pub use exchange::{Credentials, StsClient, StsClientOptions, StsError, WebIdentityRequest};
+pub use exchange::{
+    Credentials, StsClient, StsClientOptions, StsError, WebIdentityRequest, rfc3339,
+};
 pub use explain::{ExplainContext, explain};
 pub use token::{Claims, TokenError};
 pub use transport::{CaBundle, TransportError};
