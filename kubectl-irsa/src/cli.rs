@@ -31,6 +31,75 @@ pub enum Command {
     List(ListArgs),
     /// Print the trust policy that lets ServiceAccounts assume a role (offline with --issuer).
     TrustPolicy(TrustPolicyArgs),
+    /// Prove a binding without a pod: request the ServiceAccount's token, trade it with STS from
+    /// this machine, and print the identity.
+    Whoami(WhoamiArgs),
+    /// Run a local command with the credentials a pod of the ServiceAccount would get.
+    Exec(ExecArgs),
+}
+
+/// How to reach STS, as the SDKs are told (flags win over the environment).
+#[derive(Debug, Args)]
+pub struct StsArgs {
+    /// The role to assume [default: the ServiceAccount's role-arn annotation].
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+
+    /// The STS region [env: AWS_REGION, AWS_DEFAULT_REGION].
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// The STS endpoint [env: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL].
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    #[command(flatten)]
+    pub prefix: PrefixArg,
+}
+
+/// Output formats for `whoami`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum IdentityFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct WhoamiArgs {
+    /// The ServiceAccount.
+    #[arg(value_name = "SERVICEACCOUNT")]
+    pub name: String,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: IdentityFormat,
+
+    #[command(flatten)]
+    pub sts: StsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The ServiceAccount.
+    #[arg(value_name = "SERVICEACCOUNT")]
+    pub name: String,
+
+    /// Print `export` lines for `eval` instead of running a command.
+    #[arg(long, conflicts_with = "command")]
+    pub export: bool,
+
+    /// The command and its arguments, after `--`.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD",
+        required_unless_present = "export"
+    )]
+    pub command: Vec<String>,
+
+    #[command(flatten)]
+    pub sts: StsArgs,
 }
 
 /// kubectl's global flags, with kubectl's names and meanings.

@@ -14,6 +14,9 @@ pub enum CliError {
     Policy(#[from] PolicyError),
     #[error("{0}")]
     Io(String),
+    /// STS refused or could not be reached; the message is already explained.
+    #[error("{0}")]
+    Sts(String),
 }
 
 impl CliError {

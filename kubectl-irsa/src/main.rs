@@ -5,6 +5,7 @@ mod cli;
 mod cluster;
 mod cmd;
 mod error;
+mod identity;
 mod names;
 mod output;
 mod trust_policy;
@@ -34,6 +35,8 @@ fn main() -> ExitCode {
             Command::Unbind(args) => cmd::unbind::run(&cli.kube, args).await,
             Command::List(args) => cmd::list::run(&cli.kube, args).await,
             Command::TrustPolicy(args) => cmd::trust_policy::run(&cli.kube, args).await,
+            Command::Whoami(args) => cmd::whoami::run(&cli.kube, args).await,
+            Command::Exec(args) => cmd::exec::run(&cli.kube, args).await,
         }
     });
     match result {

@@ -1,9 +1,11 @@
 //! One module per verb: each wires the domain modules to the cluster and the terminal.
 
 pub mod bind;
+pub mod exec;
 pub mod list;
 pub mod trust_policy;
 pub mod unbind;
+pub mod whoami;
 
 use std::collections::BTreeMap;
 

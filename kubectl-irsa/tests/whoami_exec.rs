@@ -1,0 +1,226 @@
+//! `whoami` and `exec`: a token from the fake API server's TokenRequest, traded with the moto STS
+//! (or the fault STS for rejections moto cannot produce), from this machine.
+
+mod common;
+
+use common::{Cluster, ROLE};
+use tests::fake_kube::DEFAULT_ISSUER;
+use tests::{FakeSts, Moto, Reply, venv_bin};
+
+fn bound_cluster() -> Cluster {
+    let cluster = Cluster::start();
+    cluster
+        .fake
+        .add_service_account("shop", "cart", &[("eks.amazonaws.com/role-arn", ROLE)]);
+    cluster
+}
+
+#[test]
+fn whoami_prints_the_assumed_identity_and_the_token_claims() {
+    let cluster = bound_cluster();
+    let moto = Moto::start();
+    let run = cluster.run(&[
+        "whoami",
+        "cart",
+        "-n",
+        "shop",
+        "--endpoint-url",
+        &moto.url(),
+        "-o",
+        "json",
+    ]);
+    let identity: serde_json::Value = serde_json::from_str(&run.ok().stdout).unwrap();
+    assert_eq!(identity["roleArn"], ROLE);
+    assert_eq!(identity["account"], "123456789012");
+    assert_eq!(identity["session"], "kubectl-irsa.shop.cart");
+    assert!(
+        identity["assumedRoleArn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:sts::123456789012:assumed-role/cart/")
+    );
+    assert_eq!(identity["token"]["iss"], DEFAULT_ISSUER);
+    assert_eq!(identity["token"]["sub"], "system:serviceaccount:shop:cart");
+    assert_eq!(
+        identity["token"]["aud"],
+        serde_json::json!(["sts.amazonaws.com"])
+    );
+
+    let text = cluster.run(&[
+        "whoami",
+        "cart",
+        "-n",
+        "shop",
+        "--endpoint-url",
+        &moto.url(),
+    ]);
+    assert!(text.ok().stdout.contains("TOKEN        iss=https://oidc.fake.test/id/CLUSTER sub=system:serviceaccount:shop:cart aud=sts.amazonaws.com"), "{}", text.stdout);
+}
+
+#[test]
+fn whoami_requests_the_token_for_the_annotated_audience() {
+    let cluster = Cluster::start();
+    cluster.fake.add_service_account(
+        "shop",
+        "cart",
+        &[
+            ("eks.amazonaws.com/role-arn", ROLE),
+            ("eks.amazonaws.com/audience", "custom.example.com"),
+        ],
+    );
+    let sts = FakeSts::start(vec![]);
+    cluster
+        .run(&["whoami", "cart", "-n", "shop", "--endpoint-url", &sts.url()])
+        .ok();
+    let token = &sts.requests()[0].web_identity_token;
+    let claims = irsa_sts::Claims::decode(token).unwrap();
+    assert_eq!(claims.aud, ["custom.example.com"]);
+    assert_eq!(sts.requests()[0].role_arn, ROLE);
+}
+
+#[test]
+fn sts_rejections_name_the_broken_link() {
+    let cluster = bound_cluster();
+    let sts = FakeSts::start(vec![Reply::access_denied()]);
+    cluster
+        .run(&["whoami", "cart", "-n", "shop", "--endpoint-url", &sts.url()])
+        .fails(
+            1,
+            "oidc.fake.test/id/CLUSTER:sub = system:serviceaccount:shop:cart",
+        );
+    let sts = FakeSts::start_with_default(vec![], Reply::invalid_identity_token());
+    cluster
+        .run(&["whoami", "cart", "-n", "shop", "--endpoint-url", &sts.url()])
+        .fails(1, "needs an IAM OIDC provider with exactly that URL");
+}
+
+#[test]
+fn an_unbound_service_account_is_explained() {
+    let cluster = Cluster::start();
+    cluster.fake.add_service_account("shop", "cart", &[]);
+    cluster
+        .run(&[
+            "whoami",
+            "cart",
+            "-n",
+            "shop",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ])
+        .fails(2, "has no eks.amazonaws.com/role-arn annotation: bind it");
+    // --role-arn needs no annotation.
+    let sts = FakeSts::start(vec![]);
+    cluster
+        .run(&[
+            "whoami",
+            "cart",
+            "-n",
+            "shop",
+            "--role-arn",
+            ROLE,
+            "--endpoint-url",
+            &sts.url(),
+        ])
+        .ok();
+}
+
+#[test]
+fn forbidden_token_requests_are_explained() {
+    let cluster = bound_cluster();
+    cluster.fake.deny("create", "serviceaccounts/token");
+    cluster
+        .run(&[
+            "whoami",
+            "cart",
+            "-n",
+            "shop",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ])
+        .fails(1, "forbidden");
+}
+
+#[test]
+fn exec_runs_the_aws_cli_with_the_pods_credentials() {
+    let cluster = bound_cluster();
+    let moto = Moto::start();
+    let aws = venv_bin("aws");
+    let output = cluster
+        .plugin(&[
+            "exec",
+            "cart",
+            "-n",
+            "shop",
+            "--",
+            aws.to_str().unwrap(),
+            "sts",
+            "get-caller-identity",
+            "--output",
+            "json",
+        ])
+        .env("AWS_ENDPOINT_URL", moto.url())
+        .env("AWS_DEFAULT_REGION", "us-west-2")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let identity: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        identity["Arn"],
+        "arn:aws:sts::123456789012:assumed-role/cart/kubectl-irsa.shop.cart"
+    );
+}
+
+#[test]
+fn exec_export_prints_lines_for_eval_and_exit_codes_pass_through() {
+    let cluster = bound_cluster();
+    let sts = FakeSts::start(vec![]);
+    let run = cluster.run(&[
+        "exec",
+        "cart",
+        "-n",
+        "shop",
+        "--export",
+        "--endpoint-url",
+        &sts.url(),
+        "--region",
+        "eu-west-1",
+    ]);
+    let lines = run.ok().stdout.clone();
+    let issued = &sts.issued()[0];
+    assert!(
+        lines.contains(&format!(
+            "export AWS_ACCESS_KEY_ID='{}'\n",
+            issued.access_key_id
+        )),
+        "{lines}"
+    );
+    assert!(lines.contains(&format!(
+        "export AWS_SECRET_ACCESS_KEY='{}'\n",
+        issued.secret_access_key
+    )));
+    assert!(
+        lines.ends_with("export AWS_REGION='eu-west-1'\n"),
+        "{lines}"
+    );
+
+    let child = cluster.run(&[
+        "exec",
+        "cart",
+        "-n",
+        "shop",
+        "--endpoint-url",
+        &sts.url(),
+        "--",
+        "sh",
+        "-c",
+        "exit 7",
+    ]);
+    assert_eq!(child.code, 7);
+    cluster
+        .run(&["exec", "cart", "-n", "shop"])
+        .fails(2, "required");
+}
