@@ -36,6 +36,46 @@ pub enum Command {
     Whoami(WhoamiArgs),
     /// Run a local command with the credentials a pod of the ServiceAccount would get.
     Exec(ExecArgs),
+    /// Start a short-lived pod as the ServiceAccount and report whether it gets the role.
+    Test(TestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The ServiceAccount.
+    #[arg(value_name = "SERVICEACCOUNT")]
+    pub name: String,
+
+    /// The image to run; its default command is `aws sts get-caller-identity`.
+    #[arg(long, default_value = "public.ecr.aws/aws-cli/aws-cli:latest")]
+    pub image: String,
+
+    /// Add the token volume and env to the pod yourself, for clusters without the webhook.
+    #[arg(long)]
+    pub inject: bool,
+
+    /// Leave the pod in place afterwards.
+    #[arg(long)]
+    pub keep: bool,
+
+    /// Give up after this long, such as 90s or 5m.
+    #[arg(long, default_value = "5m")]
+    pub timeout: String,
+
+    /// AWS_DEFAULT_REGION in the pod [default: the role's partition's first region].
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// A command to run instead, after `--` (such as aws s3 ls).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    pub command: Vec<String>,
+
+    #[command(flatten)]
+    pub prefix: PrefixArg,
 }
 
 /// How to reach STS, as the SDKs are told (flags win over the environment).

@@ -17,12 +17,19 @@ pub enum CliError {
     /// STS refused or could not be reached; the message is already explained.
     #[error("{0}")]
     Sts(String),
+    /// A test's FAIL verdict, printed on stdout as it is.
+    #[error("{0}")]
+    Verdict(String),
+    /// Ctrl-C: exit code 130, as shells report SIGINT.
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
+            CliError::Interrupted(_) => 130,
             _ => 1,
         }
     }

@@ -6,15 +6,19 @@ mod cluster;
 mod cmd;
 mod error;
 mod identity;
+mod injection;
 mod names;
 mod output;
+mod progress;
 mod trust_policy;
+mod verdict;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use cli::{Cli, Command};
+use error::CliError;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -37,10 +41,15 @@ fn main() -> ExitCode {
             Command::TrustPolicy(args) => cmd::trust_policy::run(&cli.kube, args).await,
             Command::Whoami(args) => cmd::whoami::run(&cli.kube, args).await,
             Command::Exec(args) => cmd::exec::run(&cli.kube, args).await,
+            Command::Test(args) => cmd::test::run(&cli.kube, args).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Verdict(verdict)) => {
+            println!("{verdict}");
+            ExitCode::FAILURE
+        }
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::from(error.exit_code())

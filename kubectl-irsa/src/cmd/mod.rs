@@ -3,6 +3,7 @@
 pub mod bind;
 pub mod exec;
 pub mod list;
+pub mod test;
 pub mod trust_policy;
 pub mod unbind;
 pub mod whoami;
