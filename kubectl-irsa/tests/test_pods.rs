@@ -255,3 +255,37 @@ fn unbound_service_accounts_and_bad_timeouts_fail_before_any_pod() {
         .fails(2, "invalid --timeout");
     assert!(cluster.fake.pods().is_empty());
 }
+
+#[test]
+fn ctrl_c_deletes_the_pod() {
+    let cluster = bound_cluster(true);
+    cluster.fake.script_next_pod(PodScript::stuck_pending(None));
+    let child = cluster
+        .plugin(&["test", "cart", "-n", "shop"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while cluster.fake.pods().is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no pod was created"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Let the command reach its wait before interrupting it.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted; pod/irsa-test-cart-"));
+    assert_eq!(deleted_pods(&cluster).len(), 1);
+    assert!(cluster.fake.pods().is_empty());
+}
