@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Parser;
-use tests::fake_kube::{FakeKube, PodPhase};
+use tests::fake_kube::{FakeKube, PodPhase, PodScript};
 
 /// Serve a fake Kubernetes API server on 127.0.0.1 until killed.
 #[derive(Parser)]
@@ -29,6 +29,19 @@ struct Args {
     /// Running pods per bound ServiceAccount.
     #[arg(long, default_value_t = 0)]
     pods: usize,
+
+    /// Install the EKS pod identity webhook's configuration (new pods of bound
+    /// ServiceAccounts are then injected).
+    #[arg(long)]
+    webhook: bool,
+
+    /// What every new pod logs before it ends.
+    #[arg(long, default_value = "")]
+    pod_logs: String,
+
+    /// Exit code of every new pod (0: it succeeds).
+    #[arg(long, default_value_t = 0)]
+    pod_exit_code: i32,
 }
 
 fn main() {
@@ -52,6 +65,13 @@ fn main() {
             }
         }
     }
+    if args.webhook {
+        fake.preload_pod_identity_webhook();
+    }
+    fake.set_default_pod_script(match args.pod_exit_code {
+        0 => PodScript::succeeds(&args.pod_logs),
+        code => PodScript::fails(&args.pod_logs, code),
+    });
     let kubeconfig = fake.write_kubeconfig(&args.dir);
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "kubeconfig {}", kubeconfig.display());
