@@ -42,6 +42,14 @@ impl Progress {
         }
     }
 
+    /// Prints a line on stdout without tearing the spinner.
+    pub fn println(&self, line: &str) {
+        match self {
+            Progress::Spinner(spinner) => spinner.suspend(|| println!("{line}")),
+            Progress::Lines(_) => println!("{line}"),
+        }
+    }
+
     pub fn finish(&self) {
         if let Progress::Spinner(spinner) = self {
             spinner.finish_and_clear();

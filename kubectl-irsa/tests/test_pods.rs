@@ -289,3 +289,30 @@ fn ctrl_c_deletes_the_pod() {
     assert_eq!(deleted_pods(&cluster).len(), 1);
     assert!(cluster.fake.pods().is_empty());
 }
+
+#[test]
+fn logs_are_followed_while_the_pod_runs_and_printed_once() {
+    let cluster = bound_cluster(true);
+    let run = test(
+        &cluster,
+        PodScript::succeeds(IDENTITY).with_step(std::time::Duration::from_millis(800)),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stdout.matches("\"Account\": \"123456789012\"").count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    let followed = cluster
+        .fake
+        .requests()
+        .into_iter()
+        .any(|r| r.path.ends_with("/log") && r.param("follow").as_deref() == Some("true"));
+    assert!(
+        followed,
+        "the log was followed: {:?}",
+        cluster.fake.requests()
+    );
+}

@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use futures::{AsyncBufReadExt, StreamExt};
+
 use k8s_openapi::api::core::v1::{Container, EnvVar, Pod, PodSpec, ServiceAccount};
 use kube::api::{Api, DeleteParams, LogParams, ObjectMeta, PostParams};
 use time::OffsetDateTime;
@@ -99,12 +101,6 @@ pub async fn run(flags: &KubeFlags, args: &TestArgs) -> Result<(), CliError> {
         eprintln!("pod/{name} kept (delete it with kubectl delete pod {name} -n {namespace})");
     } else if let Err(error) = pods.delete(&name, &DeleteParams::default()).await {
         eprintln!("Warning: cannot delete pod/{name}: {error}");
-    }
-    if let Ending::Finished { logs, .. } = &ending {
-        print!("{logs}");
-        if !logs.is_empty() && !logs.ends_with('\n') {
-            println!();
-        }
     }
     let identity_command = args.command.is_empty();
     let failure = match ending {
@@ -232,7 +228,7 @@ fn test_pod(args: &TestArgs, role: &RoleArn) -> Pod {
     }
 }
 
-/// Polls the pod until it ends, cannot start, or `timeout` passes.
+/// Polls the pod until it ends, cannot start, or `timeout` passes; streams its logs meanwhile.
 async fn wait(
     pods: &Api<Pod>,
     created: &Pod,
@@ -249,6 +245,7 @@ async fn wait(
         return Ok(Ending::NotInjected);
     }
     let deadline = Instant::now() + timeout;
+    let mut logs: Option<LogStream> = None;
     loop {
         let pod = pods
             .get(&name)
@@ -273,14 +270,34 @@ async fn wait(
         if IMAGE_PULL_ERRORS.contains(&reason.as_str()) {
             return Ok(Ending::ImagePull(reason));
         }
+        if phase == "Running" && logs.is_none() {
+            logs = Some(LogStream::follow(pods, &name));
+        }
+        if let Some(stream) = &mut logs {
+            stream.print_new(progress);
+        }
         if phase == "Succeeded" || phase == "Failed" {
-            let logs = pods
-                .logs(&name, &LogParams::default())
-                .await
-                .unwrap_or_default();
+            let text = match logs {
+                Some(stream) => stream.finish(progress).await,
+                None => None,
+            };
+            let text = match text {
+                Some(text) => text,
+                // Never seen running (or the stream broke): read the logs once, and show them.
+                None => {
+                    let text = pods
+                        .logs(&name, &LogParams::default())
+                        .await
+                        .unwrap_or_default();
+                    for line in text.lines() {
+                        progress.println(line);
+                    }
+                    text
+                }
+            };
             return Ok(Ending::Finished {
                 succeeded: phase == "Succeeded",
-                logs,
+                logs: text,
             });
         }
         if Instant::now() >= deadline {
@@ -295,5 +312,63 @@ async fn wait(
             });
         }
         tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The container's log, followed in the background and printed line by line as it arrives.
+struct LogStream {
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    task: tokio::task::JoinHandle<bool>,
+    seen: String,
+}
+
+impl LogStream {
+    fn follow(pods: &Api<Pod>, name: &str) -> Self {
+        let (sender, lines) = tokio::sync::mpsc::unbounded_channel();
+        let pods = pods.clone();
+        let name = name.to_string();
+        let task = tokio::spawn(async move {
+            let params = LogParams {
+                follow: true,
+                ..LogParams::default()
+            };
+            let Ok(stream) = pods.log_stream(&name, &params).await else {
+                return false;
+            };
+            let mut stream = stream.lines();
+            while let Some(line) = stream.next().await {
+                let Ok(line) = line else { return false };
+                if sender.send(line).is_err() {
+                    return false;
+                }
+            }
+            true
+        });
+        LogStream {
+            lines,
+            task,
+            seen: String::new(),
+        }
+    }
+
+    fn print_new(&mut self, progress: &Progress) {
+        while let Ok(line) = self.lines.try_recv() {
+            progress.println(&line);
+            self.seen.push_str(&line);
+            self.seen.push('\n');
+        }
+    }
+
+    /// Waits briefly for the stream to end; `None` when it did not end cleanly.
+    async fn finish(mut self, progress: &Progress) -> Option<String> {
+        let ended = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
+        self.print_new(progress);
+        match ended {
+            Ok(Ok(true)) => Some(self.seen),
+            _ => {
+                self.task.abort();
+                None
+            }
+        }
     }
 }
