@@ -94,7 +94,7 @@ impl Settings {
         };
 
         let endpoint_inputs =
-            EndpointInputs::from_env(&env, options.region.clone(), options.endpoint_url.clone());
+            EndpointInputs::from_env(env, options.region.clone(), options.endpoint_url.clone());
         let endpoint = StsEndpoint::resolve(&endpoint_inputs, role_arn.partition())
             .map_err(|e| SettingsError(e.to_string()))?;
 

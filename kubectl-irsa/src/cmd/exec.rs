@@ -16,8 +16,8 @@ pub async fn run(flags: &KubeFlags, args: &ExecArgs) -> Result<(), CliError> {
     let identity = identity::assume(&cluster, &args.name, &whoami::options(&args.sts)).await?;
     let region = ("AWS_REGION", identity.endpoint.region.clone());
     if args.export {
-        print!(
-            "{}export {}='{}'\n",
+        println!(
+            "{}export {}='{}'",
             identity.credentials.export_lines(),
             region.0,
             region.1
