@@ -38,6 +38,40 @@ pub enum Command {
     Exec(ExecArgs),
     /// Start a short-lived pod as the ServiceAccount and report whether it gets the role.
     Test(TestArgs),
+    /// Add what the pod identity webhook would add to the pods of manifests (for clusters
+    /// without the webhook, and GitOps pipelines).
+    Inject(InjectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InjectArgs {
+    /// Manifests to read: a file, a directory (its .yaml, .yml and .json files), or - for stdin.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", required = true)]
+    pub filenames: Vec<PathBuf>,
+
+    /// The role for every pod [default: the role of the ServiceAccount each pod runs as].
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+
+    /// ServiceAccount manifests to read roles from, instead of the cluster (works offline).
+    #[arg(long = "service-account-file", value_name = "PATH")]
+    pub service_account_files: Vec<PathBuf>,
+
+    /// Also point the AWS config at irsa-credential-process (the image must contain it, at
+    /// --helper-path).
+    #[arg(long)]
+    pub credential_process: bool,
+
+    /// Where the image has irsa-credential-process.
+    #[arg(
+        long,
+        default_value = "/usr/local/bin/irsa-credential-process",
+        value_name = "PATH"
+    )]
+    pub helper_path: String,
+
+    #[command(flatten)]
+    pub prefix: PrefixArg,
 }
 
 #[derive(Debug, Args)]

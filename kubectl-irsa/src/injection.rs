@@ -1,14 +1,14 @@
-//! What the EKS pod identity webhook adds to a pod, as a pure function on the pod spec, for
-//! clusters without the webhook: the projected token volume, its read-only mount and the env.
+//! What the EKS pod identity webhook adds to a pod, as a pure function on a pod spec in its JSON
+//! form (so manifests keep their own layout): the projected token volume, its read-only mount
+//! and the env, in every container and init container.
 
-use k8s_openapi::api::core::v1::{
-    Container, EnvVar, PodSpec, ProjectedVolumeSource, ServiceAccountTokenProjection, Volume,
-    VolumeMount, VolumeProjection,
-};
+use serde_json::{Value, json};
 
 pub const VOLUME: &str = "aws-iam-token";
 pub const MOUNT_PATH: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount";
-pub const TOKEN_FILE: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token";
+pub const TOKEN_FILE_ENV: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
+/// The ConfigMap that holds the AWS config running irsa-credential-process.
+pub const HELPER_CONFIG_MAP: &str = "irsa-credential-process";
 
 /// What to inject, from the ServiceAccount's annotations.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,163 +17,154 @@ pub struct Injection {
     pub audience: String,
     pub expiration_seconds: i64,
     pub sts_regional_endpoints: bool,
+    /// Also project the ConfigMap [`HELPER_CONFIG_MAP`] as `config` and set AWS_CONFIG_FILE.
+    pub credential_process: bool,
 }
 
-/// Adds the webhook's volume, mounts and env to every container and init container; an env
-/// variable or mount already there is left alone, and `skip` names containers to leave out.
-pub fn inject(spec: &mut PodSpec, injection: &Injection, skip: &[&str]) {
-    let volumes = spec.volumes.get_or_insert_with(Vec::new);
-    if !volumes.iter().any(|v| v.name == VOLUME) {
-        volumes.push(Volume {
-            name: VOLUME.into(),
-            projected: Some(ProjectedVolumeSource {
-                sources: Some(vec![VolumeProjection {
-                    service_account_token: Some(ServiceAccountTokenProjection {
-                        audience: Some(injection.audience.clone()),
-                        expiration_seconds: Some(injection.expiration_seconds),
-                        path: "token".into(),
-                    }),
-                    ..VolumeProjection::default()
-                }]),
-                ..ProjectedVolumeSource::default()
-            }),
-            ..Volume::default()
-        });
-    }
-    let containers = spec.containers.iter_mut();
-    let init = spec.init_containers.iter_mut().flatten();
-    for container in containers.chain(init) {
-        if !skip.contains(&container.name.as_str()) {
-            inject_container(container, injection);
+/// The AWS config that names the helper, for the ConfigMap.
+pub fn helper_config(helper_path: &str) -> String {
+    format!("[default]\ncredential_process = {helper_path}\n")
+}
+
+/// Adds the webhook's volume, mounts and env to `spec` (a PodSpec as JSON). An env variable or
+/// mount already there is left alone; containers named in `skip` are left out. Injecting twice
+/// changes nothing.
+pub fn inject(spec: &mut Value, injection: &Injection, skip: &[&str]) {
+    let Some(spec) = spec.as_object_mut() else {
+        return;
+    };
+    let volumes = array(spec.entry("volumes").or_insert_with(|| json!([])));
+    if !volumes.iter().any(|v| v["name"] == VOLUME) {
+        let mut sources = vec![json!({ "serviceAccountToken": {
+            "audience": injection.audience,
+            "expirationSeconds": injection.expiration_seconds,
+            "path": "token",
+        }})];
+        if injection.credential_process {
+            sources.push(json!({ "configMap": {
+                "name": HELPER_CONFIG_MAP,
+                "items": [{ "key": "config", "path": "config" }],
+            }}));
         }
+        volumes.push(json!({ "name": VOLUME, "projected": { "sources": sources } }));
     }
-}
-
-fn inject_container(container: &mut Container, injection: &Injection) {
-    let env = container.env.get_or_insert_with(Vec::new);
-    let mut wanted = vec![
+    let mut env = vec![
         ("AWS_ROLE_ARN", injection.role_arn.clone()),
-        ("AWS_WEB_IDENTITY_TOKEN_FILE", TOKEN_FILE.to_string()),
+        (TOKEN_FILE_ENV, format!("{MOUNT_PATH}/token")),
     ];
     if injection.sts_regional_endpoints {
-        wanted.push(("AWS_STS_REGIONAL_ENDPOINTS", "regional".into()));
+        env.push(("AWS_STS_REGIONAL_ENDPOINTS", "regional".into()));
     }
-    for (name, value) in wanted {
-        if !env.iter().any(|e| e.name == name) {
-            env.push(EnvVar {
-                name: name.into(),
-                value: Some(value),
-                value_from: None,
-            });
+    if injection.credential_process {
+        env.push(("AWS_CONFIG_FILE", format!("{MOUNT_PATH}/config")));
+    }
+    for key in ["containers", "initContainers"] {
+        let Some(containers) = spec.get_mut(key).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for container in containers {
+            let skipped = container["name"]
+                .as_str()
+                .is_some_and(|name| skip.contains(&name));
+            if !skipped {
+                inject_container(container, &env);
+            }
         }
-    }
-    let mounts = container.volume_mounts.get_or_insert_with(Vec::new);
-    if !mounts.iter().any(|m| m.mount_path == MOUNT_PATH) {
-        mounts.push(VolumeMount {
-            name: VOLUME.into(),
-            mount_path: MOUNT_PATH.into(),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        });
     }
 }
 
-/// Whether a container carries the injected token file variable.
-pub fn is_injected(container: &Container) -> bool {
-    container
-        .env
-        .iter()
-        .flatten()
-        .any(|e| e.name == "AWS_WEB_IDENTITY_TOKEN_FILE")
+fn inject_container(container: &mut Value, env: &[(&str, String)]) {
+    let Some(container) = container.as_object_mut() else {
+        return;
+    };
+    let variables = array(container.entry("env").or_insert_with(|| json!([])));
+    for (name, value) in env {
+        if !variables.iter().any(|v| v["name"] == *name) {
+            variables.push(json!({ "name": name, "value": value }));
+        }
+    }
+    let mounts = array(container.entry("volumeMounts").or_insert_with(|| json!([])));
+    if !mounts.iter().any(|m| m["mountPath"] == MOUNT_PATH) {
+        mounts.push(json!({ "name": VOLUME, "mountPath": MOUNT_PATH, "readOnly": true }));
+    }
+}
+
+/// The value as a list, replacing anything else (a null `env:`, say) with an empty one.
+fn array(value: &mut Value) -> &mut Vec<Value> {
+    if !value.is_array() {
+        *value = json!([]);
+    }
+    value.as_array_mut().expect("made a list above")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn injection() -> Injection {
+    fn injection(credential_process: bool) -> Injection {
         Injection {
             role_arn: "arn:aws:iam::123456789012:role/cart".into(),
             audience: "sts.amazonaws.com".into(),
             expiration_seconds: 86400,
             sts_regional_endpoints: true,
-        }
-    }
-
-    fn container(name: &str) -> Container {
-        Container {
-            name: name.into(),
-            ..Container::default()
+            credential_process,
         }
     }
 
     #[test]
     fn injects_what_the_webhook_does_without_overwriting() {
-        let mut app = container("app");
-        app.env = Some(vec![EnvVar {
-            name: "AWS_ROLE_ARN".into(),
-            value: Some("mine".into()),
-            value_from: None,
-        }]);
-        let mut spec = PodSpec {
-            containers: vec![app, container("sidecar")],
-            init_containers: Some(vec![container("init")]),
-            ..PodSpec::default()
-        };
-        inject(&mut spec, &injection(), &["sidecar"]);
-        inject(&mut spec, &injection(), &["sidecar"]);
+        let mut spec = json!({
+            "containers": [
+                { "name": "app", "image": "app", "env": [{ "name": "AWS_ROLE_ARN", "value": "mine" }] },
+                { "name": "sidecar", "image": "proxy" },
+            ],
+            "initContainers": [{ "name": "init", "image": "init", "env": null }],
+        });
+        inject(&mut spec, &injection(false), &["sidecar"]);
+        let once = spec.clone();
+        inject(&mut spec, &injection(false), &["sidecar"]);
+        assert_eq!(spec, once, "injecting twice changes nothing");
 
-        let volumes = spec.volumes.as_ref().unwrap();
-        assert_eq!(volumes.len(), 1, "injecting twice adds nothing");
-        let token = volumes[0]
-            .projected
-            .as_ref()
-            .unwrap()
-            .sources
-            .as_ref()
-            .unwrap()[0]
-            .service_account_token
-            .as_ref()
-            .unwrap();
         assert_eq!(
-            (
-                token.audience.as_deref(),
-                token.expiration_seconds,
-                token.path.as_str()
-            ),
-            (Some("sts.amazonaws.com"), Some(86400), "token")
+            spec["volumes"],
+            json!([{ "name": VOLUME, "projected": { "sources": [{ "serviceAccountToken": {
+                "audience": "sts.amazonaws.com", "expirationSeconds": 86400, "path": "token"
+            }}]}}])
         );
+        assert_eq!(
+            spec["containers"][0]["env"],
+            json!([
+                { "name": "AWS_ROLE_ARN", "value": "mine" },
+                { "name": TOKEN_FILE_ENV, "value": format!("{MOUNT_PATH}/token") },
+                { "name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional" },
+            ])
+        );
+        assert_eq!(
+            spec["containers"][0]["volumeMounts"],
+            json!([{ "name": VOLUME, "mountPath": MOUNT_PATH, "readOnly": true }])
+        );
+        assert_eq!(
+            spec["containers"][1],
+            json!({ "name": "sidecar", "image": "proxy" })
+        );
+        assert_eq!(spec["initContainers"][0]["env"][0]["name"], "AWS_ROLE_ARN");
+    }
 
-        let app = &spec.containers[0];
-        let env: Vec<(&str, &str)> = app
-            .env
-            .iter()
-            .flatten()
-            .map(|e| (e.name.as_str(), e.value.as_deref().unwrap()))
-            .collect();
+    #[test]
+    fn credential_process_projects_the_config_and_points_at_it() {
+        let mut spec = json!({ "containers": [{ "name": "app" }] });
+        inject(&mut spec, &injection(true), &[]);
         assert_eq!(
-            env,
-            [
-                ("AWS_ROLE_ARN", "mine"),
-                ("AWS_WEB_IDENTITY_TOKEN_FILE", TOKEN_FILE),
-                ("AWS_STS_REGIONAL_ENDPOINTS", "regional")
-            ]
+            spec["volumes"][0]["projected"]["sources"][1],
+            json!({ "configMap": { "name": HELPER_CONFIG_MAP, "items": [{ "key": "config", "path": "config" }] } })
         );
-        let mount = &app.volume_mounts.as_ref().unwrap()[0];
+        let env = spec["containers"][0]["env"].as_array().unwrap();
+        assert!(env.contains(
+            &json!({ "name": "AWS_CONFIG_FILE", "value": format!("{MOUNT_PATH}/config") })
+        ));
         assert_eq!(
-            (
-                mount.name.as_str(),
-                mount.mount_path.as_str(),
-                mount.read_only
-            ),
-            (VOLUME, MOUNT_PATH, Some(true))
-        );
-        assert_eq!(app.volume_mounts.as_ref().unwrap().len(), 1);
-
-        assert!(is_injected(&spec.init_containers.as_ref().unwrap()[0]));
-        assert!(
-            !is_injected(&spec.containers[1]),
-            "skipped container left alone"
+            helper_config("/bin/h"),
+            "[default]\ncredential_process = /bin/h\n"
         );
     }
 }

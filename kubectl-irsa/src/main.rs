@@ -7,6 +7,7 @@ mod cmd;
 mod error;
 mod identity;
 mod injection;
+mod manifests;
 mod names;
 mod output;
 mod progress;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
             Command::Whoami(args) => cmd::whoami::run(&cli.kube, args).await,
             Command::Exec(args) => cmd::exec::run(&cli.kube, args).await,
             Command::Test(args) => cmd::test::run(&cli.kube, args).await,
+            Command::Inject(args) => cmd::inject::run(&cli.kube, args).await,
         }
     });
     match result {

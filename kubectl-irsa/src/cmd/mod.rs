@@ -2,6 +2,7 @@
 
 pub mod bind;
 pub mod exec;
+pub mod inject;
 pub mod list;
 pub mod test;
 pub mod trust_policy;

@@ -70,19 +70,16 @@ pub async fn run(flags: &KubeFlags, args: &TestArgs) -> Result<(), CliError> {
 
     let mut pod = test_pod(args, &role);
     if args.inject {
-        let spec = pod.spec.get_or_insert_with(PodSpec::default);
-        injection::inject(
-            spec,
-            &Injection {
-                role_arn: role.to_string(),
-                audience: audience.clone(),
-                expiration_seconds: 86400,
-                sts_regional_endpoints: annotations
-                    .get(&keys.sts_regional_endpoints())
-                    .is_some_and(|v| v == "true"),
-            },
-            &[],
-        );
+        let injection = Injection {
+            role_arn: role.to_string(),
+            audience: audience.clone(),
+            expiration_seconds: 86400,
+            sts_regional_endpoints: annotations
+                .get(&keys.sts_regional_endpoints())
+                .is_some_and(|v| v == "true"),
+            credential_process: false,
+        };
+        pod = with_injection(pod, &injection)?;
     }
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let created = pods
@@ -228,6 +225,27 @@ fn test_pod(args: &TestArgs, role: &RoleArn) -> Pod {
     }
 }
 
+/// The pod with the webhook's additions, made on its JSON form as for manifests.
+fn with_injection(pod: Pod, injection: &Injection) -> Result<Pod, CliError> {
+    let broken = |e: serde_json::Error| CliError::Io(format!("cannot build the test pod: {e}"));
+    let mut value = serde_json::to_value(&pod).map_err(broken)?;
+    injection::inject(&mut value["spec"], injection, &[]);
+    serde_json::from_value(value).map_err(broken)
+}
+
+/// Whether the admitted pod's containers carry the token file variable.
+fn injected(pod: &Pod) -> bool {
+    pod.spec.as_ref().is_some_and(|spec| {
+        spec.containers.iter().all(|container| {
+            container
+                .env
+                .iter()
+                .flatten()
+                .any(|e| e.name == injection::TOKEN_FILE_ENV)
+        })
+    })
+}
+
 /// Polls the pod until it ends, cannot start, or `timeout` passes; streams its logs meanwhile.
 async fn wait(
     pods: &Api<Pod>,
@@ -237,11 +255,7 @@ async fn wait(
     progress: &Progress,
 ) -> Result<Ending, CliError> {
     let name = created.metadata.name.clone().unwrap_or_default();
-    let admitted = created
-        .spec
-        .as_ref()
-        .map(|spec| spec.containers.iter().all(injection::is_injected));
-    if !injected_by_us && admitted == Some(false) {
+    if !injected_by_us && !injected(created) {
         return Ok(Ending::NotInjected);
     }
     let deadline = Instant::now() + timeout;
