@@ -41,6 +41,9 @@ pub enum Command {
     /// Add what the pod identity webhook would add to the pods of manifests (for clusters
     /// without the webhook, and GitOps pipelines).
     Inject(InjectArgs),
+    /// Run your own issuer: publish its OIDC documents, create the IAM provider, configure the
+    /// apiserver and its signing keys.
+    Oidc(crate::cmd::oidc::OidcArgs),
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod identity;
 mod injection;
 mod manifests;
 mod names;
+mod oidc;
 mod output;
 mod progress;
 mod trust_policy;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
             Command::Exec(args) => cmd::exec::run(&cli.kube, args).await,
             Command::Test(args) => cmd::test::run(&cli.kube, args).await,
             Command::Inject(args) => cmd::inject::run(&cli.kube, args).await,
+            Command::Oidc(args) => cmd::oidc::run(&cli.kube, args).await,
         }
     });
     match result {

@@ -4,6 +4,7 @@ pub mod bind;
 pub mod exec;
 pub mod inject;
 pub mod list;
+pub mod oidc;
 pub mod test;
 pub mod trust_policy;
 pub mod unbind;
