@@ -41,6 +41,21 @@ pub enum Command {
     /// Add what the pod identity webhook would add to the pods of manifests (for clusters
     /// without the webhook, and GitOps pipelines).
     Inject(InjectArgs),
+    /// Print the version, commit and build target.
+    Version,
+    /// Answer kubectl's plugin completion (run by the kubectl_complete-irsa script).
+    #[command(name = "__complete", hide = true)]
+    Complete {
+        /// The words after `kubectl irsa`, the last one being completed.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        words: Vec<String>,
+    },
+    /// Print a shell completion script (bash, zsh or fish).
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Run your own issuer: publish its OIDC documents, create the IAM provider, configure the
     /// apiserver and its signing keys.
     Oidc(crate::cmd::oidc::OidcArgs),

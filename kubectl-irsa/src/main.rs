@@ -46,6 +46,12 @@ fn main() -> ExitCode {
             Command::Test(args) => cmd::test::run(&cli.kube, args).await,
             Command::Inject(args) => cmd::inject::run(&cli.kube, args).await,
             Command::Oidc(args) => cmd::oidc::run(&cli.kube, args).await,
+            Command::Version => {
+                println!("{}", cmd::version::describe());
+                Ok(())
+            }
+            Command::Completion { shell } => cmd::version::completion(*shell),
+            Command::Complete { words } => cmd::complete::run(&cli.kube, words).await,
         }
     });
     match result {

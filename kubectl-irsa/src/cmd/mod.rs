@@ -1,6 +1,7 @@
 //! One module per verb: each wires the domain modules to the cluster and the terminal.
 
 pub mod bind;
+pub mod complete;
 pub mod exec;
 pub mod inject;
 pub mod list;
@@ -8,6 +9,7 @@ pub mod oidc;
 pub mod test;
 pub mod trust_policy;
 pub mod unbind;
+pub mod version;
 pub mod whoami;
 
 use std::collections::BTreeMap;
