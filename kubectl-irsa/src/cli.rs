@@ -41,6 +41,8 @@ pub enum Command {
     /// Add what the pod identity webhook would add to the pods of manifests (for clusters
     /// without the webhook, and GitOps pipelines).
     Inject(InjectArgs),
+    /// Check every link of IRSA that can be reached and say what to fix.
+    Doctor(crate::cmd::doctor::DoctorArgs),
     /// Print the version, commit and build target.
     Version,
     /// Answer kubectl's plugin completion (run by the kubectl_complete-irsa script).

@@ -4,6 +4,7 @@ mod annotations;
 mod cli;
 mod cluster;
 mod cmd;
+mod doctor;
 mod error;
 mod identity;
 mod injection;
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
             Command::Test(args) => cmd::test::run(&cli.kube, args).await,
             Command::Inject(args) => cmd::inject::run(&cli.kube, args).await,
             Command::Oidc(args) => cmd::oidc::run(&cli.kube, args).await,
+            Command::Doctor(args) => cmd::doctor::run(&cli.kube, args).await,
             Command::Version => {
                 println!("{}", cmd::version::describe());
                 Ok(())
@@ -57,7 +59,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::Verdict(verdict)) => {
-            println!("{verdict}");
+            if !verdict.is_empty() {
+                println!("{verdict}");
+            }
             ExitCode::FAILURE
         }
         Err(error) => {

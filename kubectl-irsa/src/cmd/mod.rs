@@ -2,6 +2,7 @@
 
 pub mod bind;
 pub mod complete;
+pub mod doctor;
 pub mod exec;
 pub mod inject;
 pub mod list;

@@ -1,0 +1,317 @@
+//! Checks 4, 5 and 7: a ServiceAccount's annotations, whether its pods get injected, and
+//! whether they can read the token. Pure: objects in, checks out.
+
+use std::collections::BTreeMap;
+
+use irsa_sts::{Partition, RoleArn};
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+use k8s_openapi::api::core::v1::Pod;
+
+use super::Check;
+use crate::annotations::Keys;
+use crate::injection::TOKEN_FILE_ENV;
+
+const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
+/// The webhook raises shorter token expirations to this.
+const MIN_EXPIRATION: u64 = 600;
+
+/// Check 4: the role annotation is there and a valid ARN, of the issuer's partition when the
+/// issuer is an EKS one. Returns the role when valid.
+pub fn check_role_arn(
+    annotations: &BTreeMap<String, String>,
+    keys: &Keys,
+    issuer: Option<&str>,
+    namespace: &str,
+    name: &str,
+) -> (Check, Option<RoleArn>) {
+    const NAME: &str = "role-arn";
+    let bind = format!("kubectl irsa bind {name} -n {namespace} --role-arn ARN --overwrite");
+    let Some(text) = annotations.get(&keys.role_arn()) else {
+        let check = Check::fail(
+            NAME,
+            format!(
+                "no {} annotation: the webhook injects nothing",
+                keys.role_arn()
+            ),
+            format!("kubectl irsa bind {name} -n {namespace} --role-arn ARN"),
+        );
+        return (check, None);
+    };
+    let role: RoleArn = match text.trim().parse() {
+        Ok(role) => role,
+        Err(error) => return (Check::fail(NAME, error.to_string(), bind), None),
+    };
+    if text.trim() != text {
+        return (
+            Check::fail(NAME, format!("{text:?} has white space around it"), bind),
+            None,
+        );
+    }
+    if let Some(region) = issuer.and_then(eks_region) {
+        let expected = Partition::of_region(region);
+        if expected != role.partition() {
+            let check = Check::fail(
+                NAME,
+                format!(
+                    "{role} is in partition {}, but the cluster runs in {region} (partition {expected})",
+                    role.partition()
+                ),
+                bind.replace("ARN", &format!("arn:{expected}:iam::ACCOUNT:role/NAME")),
+            );
+            return (check, None);
+        }
+    }
+    (Check::pass(NAME, role.to_string()), Some(role))
+}
+
+/// The region of an EKS issuer (`https://oidc.eks.REGION.amazonaws.com[.cn]/id/ID`).
+fn eks_region(issuer: &str) -> Option<&str> {
+    let host = issuer.strip_prefix("https://")?.split('/').next()?;
+    let rest = host.strip_prefix("oidc.eks.")?;
+    rest.strip_suffix(".amazonaws.com")
+        .or_else(|| rest.strip_suffix(".amazonaws.com.cn"))
+}
+
+/// Check 4: the audience tokens will be requested for.
+pub fn check_audience(
+    annotations: &BTreeMap<String, String>,
+    keys: &Keys,
+    namespace: &str,
+    name: &str,
+) -> Check {
+    const NAME: &str = "audience";
+    let remove = format!(
+        "kubectl annotate serviceaccount {name} -n {namespace} {}-",
+        keys.audience()
+    );
+    match annotations.get(&keys.audience()).map(String::as_str) {
+        None => Check::pass(NAME, format!("{DEFAULT_AUDIENCE} (the default)")),
+        Some(DEFAULT_AUDIENCE) => Check::pass(NAME, DEFAULT_AUDIENCE),
+        Some(audience) if audience.trim().is_empty() => {
+            Check::fail(NAME, format!("{} is empty", keys.audience()), remove)
+        }
+        Some(audience) => Check::warn(
+            NAME,
+            format!(
+                "{audience:?} instead of {DEFAULT_AUDIENCE}: the IAM provider's client IDs and the trust policy's :aud must list it"
+            ),
+            format!(
+                "{remove} (or: aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn PROVIDER_ARN --client-id {audience})"
+            ),
+        ),
+    }
+}
+
+/// Check 4: the token lifetime annotation.
+pub fn check_expiration(
+    annotations: &BTreeMap<String, String>,
+    keys: &Keys,
+    namespace: &str,
+    name: &str,
+) -> Check {
+    const NAME: &str = "token-expiration";
+    let key = keys.token_expiration();
+    let set = |seconds: &str| {
+        format!("kubectl annotate serviceaccount {name} -n {namespace} --overwrite {key}={seconds}")
+    };
+    match annotations.get(&key) {
+        None => Check::pass(NAME, "86400 s (the default)"),
+        Some(text) => match text.trim().parse::<u64>() {
+            Err(_) => Check::fail(
+                NAME,
+                format!("{key}={text:?} is not a number of seconds: the webhook ignores it"),
+                set("86400"),
+            ),
+            Ok(seconds) if seconds < MIN_EXPIRATION => Check::warn(
+                NAME,
+                format!("{seconds} s: the webhook raises it to {MIN_EXPIRATION} s"),
+                set("600"),
+            ),
+            Ok(seconds) => Check::pass(NAME, format!("{seconds} s")),
+        },
+    }
+}
+
+/// Check 5, cluster-wide: a MutatingWebhookConfiguration of the pod identity webhook.
+/// Returns the check and the webhook's service (`namespace/name`) when it runs in the cluster.
+pub fn find_webhook(configs: &[MutatingWebhookConfiguration]) -> Option<(String, Option<String>)> {
+    configs.iter().find_map(|config| {
+        let config_name = config.metadata.name.clone().unwrap_or_default();
+        let webhook = config.webhooks.iter().flatten().find(|w| {
+            w.name.contains("amazonaws.com") || config_name.contains("pod-identity-webhook")
+        })?;
+        let service = webhook
+            .client_config
+            .service
+            .as_ref()
+            .map(|s| format!("{}/{}", s.namespace, s.name));
+        Some((config_name, service))
+    })
+}
+
+/// Check 5, cluster-wide: `found` from [`find_webhook`]; `endpoints` says whether its service
+/// has ready endpoints (`Err` when that could not be read).
+pub fn check_webhook(
+    found: Result<Option<(String, Option<String>)>, String>,
+    endpoints: Option<Result<bool, String>>,
+) -> Check {
+    const NAME: &str = "webhook";
+    let inject = "inject pods yourself: kubectl irsa inject -f MANIFEST | kubectl apply -f - (or install amazon-eks-pod-identity-webhook)";
+    match (found, endpoints) {
+        (Err(why), _) => Check::warn(
+            NAME,
+            format!("cannot list mutatingwebhookconfigurations: {why}"),
+            "kubectl auth can-i list mutatingwebhookconfigurations",
+        ),
+        (Ok(None), _) => Check::warn(
+            NAME,
+            "no pod identity webhook configuration: new pods are not injected",
+            inject,
+        ),
+        (Ok(Some((config, None))), _) => Check::pass(
+            NAME,
+            format!("{config} (served outside the cluster, as on EKS)"),
+        ),
+        (Ok(Some((config, Some(service)))), Some(Ok(true)))
+        | (Ok(Some((config, Some(service)))), None) => {
+            Check::pass(NAME, format!("{config}, service {service}"))
+        }
+        (Ok(Some((config, Some(service)))), Some(Ok(false))) => Check::fail(
+            NAME,
+            format!(
+                "{config} calls service {service}, which has no ready endpoints: pods are created uninjected (failurePolicy Ignore)"
+            ),
+            format!(
+                "kubectl get pods -n {} and fix the webhook's deployment",
+                service.split('/').next().unwrap_or_default()
+            ),
+        ),
+        (Ok(Some((config, Some(service)))), Some(Err(why))) => Check::pass(
+            NAME,
+            format!("{config}, service {service} (its endpoints could not be read: {why})"),
+        ),
+    }
+}
+
+/// Whether a container has the token file variable.
+fn has_token_env(container: &k8s_openapi::api::core::v1::Container) -> bool {
+    container
+        .env
+        .iter()
+        .flatten()
+        .any(|v| v.name == TOKEN_FILE_ENV)
+}
+
+fn name_of(pod: &Pod) -> String {
+    pod.metadata.name.clone().unwrap_or_default()
+}
+
+fn is_running(pod: &Pod) -> bool {
+    pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+}
+
+/// Check 5, per ServiceAccount: its running pods (already filtered to it) have the token
+/// variable in some container; those without started before the binding or the webhook.
+pub fn check_injection(pods: &[Pod], webhook: bool, namespace: &str) -> Check {
+    const NAME: &str = "injection";
+    let running: Vec<&Pod> = pods.iter().filter(|p| is_running(p)).collect();
+    let missing: Vec<String> = running
+        .iter()
+        .filter(|pod| {
+            !pod.spec
+                .as_ref()
+                .is_some_and(|spec| spec.containers.iter().any(has_token_env))
+        })
+        .map(|pod| name_of(pod))
+        .collect();
+    if running.is_empty() {
+        return Check::pass(NAME, "no running pods to look at");
+    }
+    if missing.is_empty() {
+        return Check::pass(
+            NAME,
+            format!(
+                "{} running pod(s), all with {TOKEN_FILE_ENV}",
+                running.len()
+            ),
+        );
+    }
+    let fix = if webhook {
+        format!(
+            "restart them so the webhook injects them: kubectl delete pod -n {namespace} {} (or kubectl rollout restart their deployment)",
+            missing.join(" ")
+        )
+    } else {
+        "inject their manifests and re-apply: kubectl irsa inject -f MANIFEST | kubectl apply -f -"
+            .to_string()
+    };
+    Check::fail(
+        NAME,
+        format!(
+            "{} of {} running pod(s) lack {TOKEN_FILE_ENV} (started before the binding or the webhook): {}",
+            missing.len(),
+            running.len(),
+            missing.join(", ")
+        ),
+        fix,
+    )
+}
+
+/// Check 7: containers that run as a non-root user without a pod `fsGroup` may not read the
+/// token file (mode 0600); containers with no `runAsUser` depend on their image and are not
+/// judged.
+pub fn check_pods(pods: &[Pod], namespace: &str) -> Check {
+    const NAME: &str = "pods";
+    let mut risky = Vec::new();
+    let mut judged = 0;
+    for pod in pods {
+        let Some(spec) = &pod.spec else { continue };
+        let pod_context = spec.security_context.as_ref();
+        if pod_context.and_then(|c| c.fs_group).is_some() {
+            judged += 1;
+            continue;
+        }
+        let pod_user = pod_context.and_then(|c| c.run_as_user);
+        for container in &spec.containers {
+            let user = container
+                .security_context
+                .as_ref()
+                .and_then(|c| c.run_as_user)
+                .or(pod_user);
+            match user {
+                Some(0) => judged += 1,
+                Some(user) => {
+                    judged += 1;
+                    risky.push(format!("{}/{} (uid {user})", name_of(pod), container.name));
+                }
+                None => {}
+            }
+        }
+    }
+    if !risky.is_empty() {
+        return Check::warn(
+            NAME,
+            format!(
+                "non-root containers without fsGroup may not read the token file: {}",
+                risky.join(", ")
+            ),
+            format!(
+                "set spec.securityContext.fsGroup (such as 65534) in their pod template, e.g. kubectl patch deployment NAME -n {namespace} -p '{{\"spec\":{{\"template\":{{\"spec\":{{\"securityContext\":{{\"fsGroup\":65534}}}}}}}}}}'"
+            ),
+        );
+    }
+    if judged == 0 {
+        return Check::pass(
+            NAME,
+            "nothing to judge (no pods, or their user comes from the image)",
+        );
+    }
+    Check::pass(
+        NAME,
+        format!("{} pod(s) can read the token file", pods.len()),
+    )
+}
+
+#[cfg(test)]
+#[path = "account_tests.rs"]
+mod tests;

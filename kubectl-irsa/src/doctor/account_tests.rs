@@ -1,0 +1,175 @@
+use super::*;
+use crate::doctor::Status;
+use serde_json::json;
+
+fn keys() -> Keys {
+    Keys::new("eks.amazonaws.com")
+}
+
+fn annotations(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (format!("eks.amazonaws.com/{k}"), (*v).to_string()))
+        .collect()
+}
+
+fn pod(value: serde_json::Value) -> Pod {
+    serde_json::from_value(value).unwrap()
+}
+
+#[test]
+fn role_arn_must_be_there_valid_and_of_the_partition() {
+    let ok = annotations(&[("role-arn", "arn:aws:iam::123456789012:role/cart")]);
+    let (check, role) = check_role_arn(
+        &ok,
+        &keys(),
+        Some("https://oidc.eks.us-west-2.amazonaws.com/id/X"),
+        "shop",
+        "cart",
+    );
+    assert_eq!(check.status, Status::Pass);
+    assert!(role.is_some());
+
+    let (missing, _) = check_role_arn(&BTreeMap::new(), &keys(), None, "shop", "cart");
+    assert_eq!(missing.status, Status::Fail);
+    assert_eq!(
+        missing.fix.as_deref(),
+        Some("kubectl irsa bind cart -n shop --role-arn ARN")
+    );
+
+    let bad = annotations(&[("role-arn", "arn:aws:iam::12345:role/cart")]);
+    let (malformed, _) = check_role_arn(&bad, &keys(), None, "shop", "cart");
+    assert!(
+        malformed.evidence.contains("the account is not 12 digits"),
+        "{malformed:?}"
+    );
+
+    let (china, _) = check_role_arn(
+        &ok,
+        &keys(),
+        Some("https://oidc.eks.cn-north-1.amazonaws.com.cn/id/X"),
+        "shop",
+        "cart",
+    );
+    assert_eq!(china.status, Status::Fail);
+    assert!(
+        china
+            .fix
+            .unwrap()
+            .contains("arn:aws-cn:iam::ACCOUNT:role/NAME")
+    );
+}
+
+#[test]
+fn audience_and_expiration() {
+    assert_eq!(
+        check_audience(&BTreeMap::new(), &keys(), "shop", "cart").status,
+        Status::Pass
+    );
+    let custom = check_audience(
+        &annotations(&[("audience", "vault")]),
+        &keys(),
+        "shop",
+        "cart",
+    );
+    assert_eq!(custom.status, Status::Warn);
+    assert!(
+        custom.fix.unwrap().starts_with(
+            "kubectl annotate serviceaccount cart -n shop eks.amazonaws.com/audience-"
+        )
+    );
+    assert_eq!(
+        check_audience(&annotations(&[("audience", " ")]), &keys(), "shop", "cart").status,
+        Status::Fail
+    );
+
+    assert_eq!(
+        check_expiration(&BTreeMap::new(), &keys(), "s", "c").status,
+        Status::Pass
+    );
+    let short = check_expiration(
+        &annotations(&[("token-expiration", "300")]),
+        &keys(),
+        "s",
+        "c",
+    );
+    assert_eq!(short.status, Status::Warn);
+    assert!(short.evidence.contains("raises it to 600"));
+    assert_eq!(
+        check_expiration(
+            &annotations(&[("token-expiration", "1h")]),
+            &keys(),
+            "s",
+            "c"
+        )
+        .status,
+        Status::Fail
+    );
+}
+
+#[test]
+fn webhook_configurations() {
+    let eks: MutatingWebhookConfiguration = serde_json::from_value(json!({
+        "metadata": {"name": "pod-identity-webhook"},
+        "webhooks": [{"name": "iam-for-pods.amazonaws.com", "clientConfig": {"url": "https://x"}, "sideEffects": "None", "admissionReviewVersions": ["v1"]}],
+    })).unwrap();
+    let found = find_webhook(&[eks]);
+    assert_eq!(found, Some(("pod-identity-webhook".into(), None)));
+    assert_eq!(check_webhook(Ok(found), None).status, Status::Pass);
+    let none = check_webhook(Ok(None), None);
+    assert_eq!(none.status, Status::Warn);
+    assert!(none.fix.unwrap().contains("kubectl irsa inject"));
+    let service = Some(("w".to_string(), Some("kube-system/w".to_string())));
+    assert_eq!(
+        check_webhook(Ok(service.clone()), Some(Ok(false))).status,
+        Status::Fail
+    );
+    assert_eq!(
+        check_webhook(Ok(service), Some(Err("404".into()))).status,
+        Status::Pass
+    );
+}
+
+#[test]
+fn uninjected_running_pods_are_named() {
+    let injected = pod(
+        json!({"metadata": {"name": "a"}, "spec": {"containers": [{"name": "c", "env": [{"name": TOKEN_FILE_ENV, "value": "/x"}]}]}, "status": {"phase": "Running"}}),
+    );
+    let bare = pod(
+        json!({"metadata": {"name": "b"}, "spec": {"containers": [{"name": "c"}]}, "status": {"phase": "Running"}}),
+    );
+    let done = pod(
+        json!({"metadata": {"name": "d"}, "spec": {"containers": [{"name": "c"}]}, "status": {"phase": "Succeeded"}}),
+    );
+    assert_eq!(
+        check_injection(&[injected.clone(), done], true, "shop").status,
+        Status::Pass
+    );
+    let fail = check_injection(&[injected, bare], true, "shop");
+    assert_eq!(fail.status, Status::Fail);
+    assert!(fail.evidence.ends_with(": b"), "{fail:?}");
+    assert!(fail.fix.unwrap().contains("kubectl delete pod -n shop b"));
+    assert_eq!(check_injection(&[], false, "shop").status, Status::Pass);
+}
+
+#[test]
+fn non_root_without_fs_group_is_warned() {
+    let risky = pod(
+        json!({"metadata": {"name": "p"}, "spec": {"securityContext": {"runAsUser": 1000}, "containers": [{"name": "app"}]}}),
+    );
+    let warn = check_pods(&[risky], "shop");
+    assert_eq!(warn.status, Status::Warn);
+    assert!(warn.evidence.contains("p/app (uid 1000)"), "{warn:?}");
+    assert!(warn.fix.unwrap().contains("fsGroup"));
+    let grouped = pod(
+        json!({"metadata": {"name": "p"}, "spec": {"securityContext": {"runAsUser": 1000, "fsGroup": 2000}, "containers": [{"name": "app"}]}}),
+    );
+    assert_eq!(check_pods(&[grouped], "shop").status, Status::Pass);
+    let unknown =
+        pod(json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "app"}]}}));
+    assert!(
+        check_pods(&[unknown], "shop")
+            .evidence
+            .contains("nothing to judge")
+    );
+}

@@ -1,0 +1,337 @@
+//! Checks 1 to 3: the issuer the cluster announces, the keys it publishes, and what the issuer
+//! URL itself serves to IAM. Pure: documents and a token in, checks out.
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+
+use super::Check;
+use crate::names;
+use crate::oidc::keys;
+
+/// A document as fetched: its text, or why there is none.
+pub type Fetched<'a> = Result<&'a str, String>;
+
+const APISERVER_CONFIG: &str = "kubectl irsa oidc apiserver-config --issuer URL --key-dir DIR";
+
+/// Check 1: the discovery document's `issuer` equals the token's `iss` byte for byte, and is an
+/// https URL without a trailing slash. `token_iss` is `Err` when no token could be had.
+pub fn check_issuer(discovery: Fetched<'_>, token_iss: Result<&str, &str>) -> Check {
+    const NAME: &str = "issuer";
+    let text = match discovery {
+        Ok(text) => text,
+        Err(why) => {
+            return Check::fail(
+                NAME,
+                format!("the cluster does not serve /.well-known/openid-configuration: {why}"),
+                format!(
+                    "enable service account issuer discovery: set the apiserver's --service-account-issuer and --service-account-jwks-uri ({APISERVER_CONFIG} prints them)"
+                ),
+            );
+        }
+    };
+    let Some(issuer) = discovery_field(text, "issuer") else {
+        return Check::fail(
+            NAME,
+            "/.well-known/openid-configuration is not JSON with an \"issuer\"",
+            format!("check the apiserver's --service-account-issuer ({APISERVER_CONFIG})"),
+        );
+    };
+    let token_iss = match token_iss {
+        Ok(iss) => iss,
+        Err(why) => {
+            return Check::warn(
+                NAME,
+                format!("discovery announces {issuer:?}; no token to compare it with: {why}"),
+                "allow creating serviceaccounts/token (kubectl auth can-i create serviceaccounts/token), then run doctor again",
+            );
+        }
+    };
+    if issuer != token_iss {
+        return Check::fail(
+            NAME,
+            format!("discovery announces issuer {issuer:?} but tokens carry iss {token_iss:?}"),
+            format!(
+                "make the apiserver's --service-account-issuer the one URL the IAM provider uses, first if repeated ({APISERVER_CONFIG})"
+            ),
+        );
+    }
+    match names::check_issuer(&issuer) {
+        Err(error) => Check::fail(
+            NAME,
+            error.to_string(),
+            format!(
+                "serve the issuer over https and set --service-account-issuer to it ({APISERVER_CONFIG})"
+            ),
+        ),
+        Ok(Some(_slash)) => Check::fail(
+            NAME,
+            format!(
+                "issuer {issuer:?} ends with '/': IAM provider URLs drop it, so iss never matches the provider"
+            ),
+            format!(
+                "set --service-account-issuer to {:?} ({APISERVER_CONFIG})",
+                issuer.trim_end_matches('/')
+            ),
+        ),
+        Ok(None) => Check::pass(
+            NAME,
+            format!("discovery and a fresh token agree on {issuer}"),
+        ),
+    }
+}
+
+/// A string field of a discovery document.
+pub fn discovery_field(text: &str, field: &str) -> Option<String> {
+    let document: Value = serde_json::from_str(text).ok()?;
+    document.get(field)?.as_str().map(str::to_string)
+}
+
+/// Check 2: the JWKS is served and parseable, holds the token's `kid`, and that key verifies the
+/// token's signature; keys without a kid and keys no token uses are warned about.
+pub fn check_jwks(jwks: Fetched<'_>, token: Result<&str, &str>, issuer: &str) -> Check {
+    const NAME: &str = "jwks";
+    let republish = format!(
+        "publish the signing key's public half: add it to the apiserver's --service-account-key-file, then kubectl irsa oidc documents --issuer {issuer} --out DIR and upload DIR"
+    );
+    let text = match jwks {
+        Ok(text) => text,
+        Err(why) => {
+            return Check::fail(
+                NAME,
+                format!("the cluster does not serve /openid/v1/jwks: {why}"),
+                format!("set the apiserver's --service-account-jwks-uri ({APISERVER_CONFIG})"),
+            );
+        }
+    };
+    let entries = match (
+        keys::parse_jwks(text, "the cluster's JWKS"),
+        jwks_entries(text),
+    ) {
+        (Ok(_), Some(entries)) => entries,
+        (Err(error), _) => return Check::fail(NAME, error.to_string(), republish),
+        (Ok(_), None) => return Check::fail(NAME, "the JWKS has no keys list", republish),
+    };
+    let token = match token {
+        Ok(token) => token,
+        Err(why) => {
+            return Check::warn(
+                NAME,
+                format!(
+                    "{} keys published; no token to verify: {why}",
+                    entries.len()
+                ),
+                "allow creating serviceaccounts/token, then run doctor again",
+            );
+        }
+    };
+    let kid = match jsonwebtoken::decode_header(token) {
+        Ok(header) => header.kid.unwrap_or_default(),
+        Err(error) => {
+            return Check::fail(
+                NAME,
+                format!("the cluster's token has no readable header: {error}"),
+                "check the apiserver's --service-account-signing-key-file",
+            );
+        }
+    };
+    let kids: Vec<String> = entries.iter().map(|e| kid_of(e).to_string()).collect();
+    let Some(entry) = entries.iter().find(|e| kid_of(e) == kid) else {
+        return Check::fail(
+            NAME,
+            format!(
+                "the token's kid {kid:?} is not in the JWKS (kids: {}): the signing key was rotated without publishing it",
+                list(&kids)
+            ),
+            republish,
+        );
+    };
+    if let Err(why) = verify(token, entry) {
+        return Check::fail(
+            NAME,
+            format!("the JWKS key with kid {kid:?} does not verify the token: {why}"),
+            republish,
+        );
+    }
+    let no_kid = kids.iter().filter(|k| k.is_empty()).count();
+    let unused: Vec<&String> = kids
+        .iter()
+        .filter(|k| !k.is_empty() && **k != kid)
+        .collect();
+    let evidence = format!("kid {kid} is published and verifies a fresh token");
+    if no_kid > 0 || !unused.is_empty() {
+        let mut notes = Vec::new();
+        if no_kid > 0 {
+            notes.push(format!("{no_kid} key(s) without kid"));
+        }
+        if !unused.is_empty() {
+            notes.push(format!("unused key(s) {}", list(&unused)));
+        }
+        return Check::warn(
+            NAME,
+            format!("{evidence}; also {}", notes.join(" and ")),
+            "once tokens signed by old keys have expired (24 h by default), drop them from --service-account-key-file and republish; keep kid-less keys only for apiservers before 1.16",
+        );
+    }
+    Check::pass(NAME, evidence)
+}
+
+fn list<T: AsRef<str>>(items: &[T]) -> String {
+    if items.is_empty() {
+        return "none".into();
+    }
+    items
+        .iter()
+        .map(|k| format!("{:?}", k.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn jwks_entries(text: &str) -> Option<Vec<Value>> {
+    let document: Value = serde_json::from_str(text).ok()?;
+    document.get("keys")?.as_array().cloned()
+}
+
+fn kid_of(entry: &Value) -> &str {
+    entry.get("kid").and_then(Value::as_str).unwrap_or("")
+}
+
+/// Verifies the RS256 signature (and expiry) of `token` with a JWK; audience and issuer are
+/// the other checks' business.
+fn verify(token: &str, jwk: &Value) -> Result<(), String> {
+    let field = |name: &str| jwk.get(name).and_then(Value::as_str).unwrap_or("");
+    let key =
+        DecodingKey::from_rsa_components(field("n"), field("e")).map_err(|e| e.to_string())?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Check 3: what the issuer URL serves publicly matches what the cluster serves. `token_kid` is
+/// the kid the cluster signs with now (when known).
+pub fn check_public(
+    issuer: &str,
+    cluster_jwks: Option<&str>,
+    public_discovery: Fetched<'_>,
+    public_jwks: Fetched<'_>,
+    token_kid: Option<&str>,
+) -> Check {
+    const NAME: &str = "public";
+    let upload = format!(
+        "upload the cluster's documents again: kubectl irsa oidc documents --issuer {issuer} --out DIR, then copy DIR to the issuer's host"
+    );
+    let public_discovery = match public_discovery {
+        Ok(text) => text,
+        Err(why) => {
+            return Check::fail(
+                NAME,
+                format!("IAM cannot read {issuer}/.well-known/openid-configuration: {why}"),
+                upload,
+            );
+        }
+    };
+    match discovery_field(public_discovery, "issuer") {
+        Some(public) if public == issuer => {}
+        other => {
+            return Check::fail(
+                NAME,
+                format!(
+                    "the public discovery document announces issuer {:?}, the cluster {issuer:?}",
+                    other.unwrap_or_default()
+                ),
+                upload,
+            );
+        }
+    }
+    let public_jwks = match public_jwks {
+        Ok(text) => text,
+        Err(why) => {
+            return Check::fail(
+                NAME,
+                format!("IAM cannot read the public JWKS: {why}"),
+                upload,
+            );
+        }
+    };
+    let public_keys = key_set(public_jwks);
+    let cluster_keys = cluster_jwks.map(key_set).unwrap_or_default();
+    if let Some(kid) = token_kid
+        && !public_keys.iter().any(|(k, _)| k == kid)
+    {
+        return Check::fail(
+            NAME,
+            format!(
+                "the public JWKS lacks the signing kid {kid:?} (it has {}): a stale upload after a key rotation",
+                list(&public_keys.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            ),
+            upload,
+        );
+    }
+    let mut mismatched: Vec<&String> = cluster_keys
+        .iter()
+        .filter(|key| !public_keys.contains(key))
+        .map(|(kid, _)| kid)
+        .collect();
+    mismatched.extend(
+        public_keys
+            .iter()
+            .filter(|key| !cluster_keys.contains(key))
+            .map(|(kid, _)| kid),
+    );
+    if cluster_jwks.is_some() && !mismatched.is_empty() {
+        return Check::warn(
+            NAME,
+            format!(
+                "the public JWKS and the cluster's differ in kid(s) {}",
+                list(&mismatched)
+            ),
+            upload,
+        );
+    }
+    Check::pass(
+        NAME,
+        format!(
+            "{issuer} serves the same discovery issuer and {} key(s) as the cluster",
+            public_keys.len()
+        ),
+    )
+}
+
+/// `(kid, n)` of every key of a JWKS.
+fn key_set(text: &str) -> Vec<(String, String)> {
+    jwks_entries(text)
+        .unwrap_or_default()
+        .iter()
+        .map(|e| {
+            let n = e.get("n").and_then(Value::as_str).unwrap_or("");
+            (kid_of(e).to_string(), n.to_string())
+        })
+        .collect()
+}
+
+/// The thumbprint line of check 3, for comparison with the IAM provider.
+pub fn check_thumbprint(issuer: &str, thumbprint: Result<String, String>) -> Check {
+    const NAME: &str = "thumbprint";
+    match thumbprint {
+        Ok(thumbprint) => Check::pass(
+            NAME,
+            format!(
+                "the top CA of {} has SHA-1 {thumbprint}: the IAM provider's thumbprint list should hold it",
+                issuer.trim_start_matches("https://")
+            ),
+        ),
+        Err(why) => Check::fail(
+            NAME,
+            why,
+            format!(
+                "check that {issuer} is reachable over https from here: kubectl irsa oidc thumbprint {issuer}"
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+#[path = "issuer_tests.rs"]
+mod tests;

@@ -1,0 +1,522 @@
+//! `doctor` against the fake API server: for each check, a scenario that passes and one that
+//! fails, with the verdict and the fix line; the JSON schema; exit codes; `--check-public`
+//! against a local HTTPS issuer host.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Cluster, ROLE, Run};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, PostParams};
+use serde_json::{Value, json};
+use tests::fake_kube::{Injection, PodPhase, PodScript};
+use tests::server::{BackgroundServer, Handler, plain_response};
+use tests::tls::ServerTls;
+
+const HOST: &str = "oidc.fake.test/id/CLUSTER";
+const PROVIDER: &str = "arn:aws:iam::123456789012:oidc-provider/oidc.fake.test/id/CLUSTER";
+
+fn bound(annotations: &[(&str, &str)]) -> Cluster {
+    let cluster = Cluster::start();
+    cluster
+        .fake
+        .add_service_account("shop", "cart", annotations);
+    cluster
+}
+
+fn healthy() -> Cluster {
+    let cluster = bound(&[("eks.amazonaws.com/role-arn", ROLE)]);
+    cluster.fake.preload_pod_identity_webhook();
+    cluster
+}
+
+/// The line of check `name` (its verdict must be `status`) and the fix line after it.
+fn line(run: &Run, status: &str, name: &str) -> (String, Option<String>) {
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let index = lines
+        .iter()
+        .position(|l| {
+            let words: Vec<&str> = l.split_whitespace().take(2).collect();
+            words.len() == 2 && words[1] == name
+        })
+        .unwrap_or_else(|| panic!("no check {name} in\n{}", run.stdout));
+    let found = lines[index].trim().to_string();
+    assert!(
+        found.starts_with(&format!("{status}  ")),
+        "{name} is not {status}:\n{}",
+        run.stdout
+    );
+    let fix = lines
+        .get(index + 1)
+        .and_then(|l| l.trim().strip_prefix("fix: "))
+        .map(str::to_string);
+    (found, fix)
+}
+
+/// Creates a pod through the API (so the fake's webhook may inject it) that stays Running.
+fn create_pod(cluster: &Cluster, name: &str, inject: Injection, spec: Value) {
+    cluster.fake.script_pod(
+        name,
+        PodScript {
+            phases: vec![PodPhase::Running],
+            ..PodScript::default()
+        }
+        .with_injection(inject),
+    );
+    let mut pod = json!({"metadata": {"name": name}, "spec": spec});
+    pod["spec"]["serviceAccountName"] = json!("cart");
+    pod["spec"]["containers"] = json!([{"name": "app", "image": "app"}]);
+    let pod: Pod = serde_json::from_value(pod).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let kubeconfig = kube::config::Kubeconfig::read_from(&cluster.kubeconfig).unwrap();
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .unwrap();
+        let client = kube::Client::try_from(config).unwrap();
+        Api::<Pod>::namespaced(client, "shop")
+            .create(&PostParams::default(), &pod)
+            .await
+            .unwrap();
+    });
+}
+
+fn write(cluster: &Cluster, file: &str, value: &Value) -> String {
+    let path = cluster.dir.path().join(file);
+    std::fs::write(&path, value.to_string()).unwrap();
+    path.display().to_string()
+}
+
+fn trust_policy(operator: &str, sub: &str) -> Value {
+    let mut condition = json!({"StringEquals": {format!("{HOST}:aud"): "sts.amazonaws.com"}});
+    condition[operator][format!("{HOST}:sub")] = json!(sub);
+    json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": PROVIDER},
+        "Action": "sts:AssumeRoleWithWebIdentity", "Condition": condition,
+    }]})
+}
+
+#[test]
+fn a_healthy_binding_passes_every_check() {
+    let cluster = healthy();
+    create_pod(&cluster, "web", Injection::Auto, json!({}));
+    let policy = write(
+        &cluster,
+        "trust.json",
+        &trust_policy("StringEquals", "system:serviceaccount:shop:cart"),
+    );
+    let run = cluster.run(&["doctor", "cart", "-n", "shop", "--trust-policy", &policy]);
+    run.ok();
+    for name in [
+        "issuer",
+        "jwks",
+        "webhook",
+        "role-arn",
+        "audience",
+        "token-expiration",
+        "injection",
+        "pods",
+        "trust",
+    ] {
+        line(&run, "PASS", name);
+    }
+    assert!(!run.stdout.contains("fix:"), "{}", run.stdout);
+    assert!(!run.stdout.contains('\x1b'), "no colour when piped");
+    assert_eq!(
+        run.stdout.lines().last(),
+        Some("9 passed, 0 warnings, 0 failed")
+    );
+    assert!(run.stdout.starts_with("Cluster\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("\nServiceAccount shop/cart\n"));
+    let (issuer, _) = line(&run, "PASS", "issuer");
+    assert!(
+        issuer.ends_with("discovery and a fresh token agree on https://oidc.fake.test/id/CLUSTER"),
+        "{issuer}"
+    );
+}
+
+#[test]
+fn trailing_slash_in_the_issuer_fails() {
+    let cluster = healthy();
+    cluster
+        .fake
+        .set_issuer("https://oidc.fake.test/id/CLUSTER/");
+    let run = cluster.run(&["doctor", "cart", "-n", "shop"]);
+    assert_eq!(run.code, 1);
+    let (evidence, fix) = line(&run, "FAIL", "issuer");
+    assert!(evidence.contains("ends with '/'"), "{evidence}");
+    assert!(
+        fix.unwrap()
+            .starts_with("set --service-account-issuer to \"https://oidc.fake.test/id/CLUSTER\"")
+    );
+    assert!(
+        run.stdout.ends_with("failed\n"),
+        "the summary comes last: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn missing_discovery_fails_the_issuer_and_jwks_checks() {
+    let cluster = healthy();
+    cluster.fake.set_oidc_enabled(false);
+    let run = cluster.run(&["doctor", "cart", "-n", "shop"]);
+    assert_eq!(run.code, 1);
+    let (_, fix) = line(&run, "FAIL", "issuer");
+    assert!(fix.unwrap().contains("--service-account-jwks-uri"));
+    line(&run, "FAIL", "jwks");
+}
+
+#[test]
+fn a_rotated_key_missing_from_the_jwks_fails() {
+    let cluster = healthy();
+    let mut old = cluster.fake.signing_jwk();
+    old["kid"] = json!("old-key");
+    cluster.fake.add_jwks_key(old);
+    let run = cluster.run(&["doctor", "cart", "-n", "shop"]);
+    run.ok();
+    let (evidence, _) = line(&run, "WARN", "jwks");
+    assert!(evidence.contains("unused key(s) \"old-key\""), "{evidence}");
+
+    cluster.fake.set_signing_key_published(false);
+    let run = cluster.run(&["doctor", "cart", "-n", "shop"]);
+    assert_eq!(run.code, 1);
+    let (evidence, fix) = line(&run, "FAIL", "jwks");
+    assert!(
+        evidence.contains(&format!(
+            "the token's kid {:?} is not in the JWKS (kids: \"old-key\")",
+            cluster.fake.signing_key_id()
+        )),
+        "{evidence}"
+    );
+    assert!(fix.unwrap().contains(
+        "kubectl irsa oidc documents --issuer https://oidc.fake.test/id/CLUSTER --out DIR"
+    ));
+}
+
+#[test]
+fn service_account_annotations_are_checked() {
+    let cluster = bound(&[]);
+    let run = cluster.run(&["doctor", "cart", "-n", "shop"]);
+    assert_eq!(run.code, 1);
+    let (evidence, fix) = line(&run, "FAIL", "role-arn");
+    assert!(
+        evidence.contains("no eks.amazonaws.com/role-arn annotation"),
+        "{evidence}"
+    );
+    assert_eq!(
+        fix.as_deref(),
+        Some("kubectl irsa bind cart -n shop --role-arn ARN")
+    );
+
+    cluster.fake.add_service_account(
+        "shop",
+        "cart",
+        &[
+            ("eks.amazonaws.com/role-arn", "arn:aws:iam::1234:role/cart"),
+            ("eks.amazonaws.com/token-expiration", "300"),
+            ("eks.amazonaws.com/audience", "vault"),
+        ],
+    );
+    let run = cluster.run(&["doctor", "cart", "-n", "shop"]);
+    assert_eq!(run.code, 1);
+    let (evidence, fix) = line(&run, "FAIL", "role-arn");
+    assert!(
+        evidence.contains(
+            "invalid role ARN \"arn:aws:iam::1234:role/cart\": the account is not 12 digits"
+        ),
+        "{evidence}"
+    );
+    assert_eq!(
+        fix.as_deref(),
+        Some("kubectl irsa bind cart -n shop --role-arn ARN --overwrite")
+    );
+    let (evidence, fix) = line(&run, "WARN", "token-expiration");
+    assert!(
+        evidence.contains("300 s: the webhook raises it to 600 s"),
+        "{evidence}"
+    );
+    assert!(
+        fix.unwrap()
+            .ends_with("eks.amazonaws.com/token-expiration=600")
+    );
+    line(&run, "WARN", "audience");
+
+    let missing = cluster.run(&["doctor", "nobody", "-n", "shop"]);
+    assert_eq!(missing.code, 1);
+    let (_, fix) = line(&missing, "FAIL", "service-account");
+    assert!(fix.unwrap().starts_with("kubectl irsa bind nobody -n shop"));
+}
+
+#[test]
+fn a_wrong_audience_is_named_by_the_trust_check() {
+    let cluster = healthy();
+    cluster
+        .fake
+        .add_service_account("shop", "cart", &[("eks.amazonaws.com/audience", "vault")]);
+    let policy = write(
+        &cluster,
+        "trust.json",
+        &trust_policy("StringEquals", "system:serviceaccount:shop:cart"),
+    );
+    let run = cluster.run(&["doctor", "cart", "-n", "shop", "--trust-policy", &policy]);
+    assert_eq!(run.code, 1);
+    line(&run, "WARN", "audience");
+    let (evidence, fix) = line(&run, "FAIL", "trust");
+    assert!(
+        evidence.contains(&format!(
+            "StringEquals \"{HOST}:aud\" wants \"sts.amazonaws.com\" but the token has \"vault\""
+        )),
+        "{evidence}"
+    );
+    assert!(
+        fix.unwrap()
+            .starts_with("kubectl irsa trust-policy --service-account shop:cart --role-arn")
+    );
+}
+
+#[test]
+fn trust_policies_are_evaluated_as_iam_would() {
+    let cluster = healthy();
+    let run_with = |name: &str, policy: Value| {
+        let path = write(&cluster, name, &policy);
+        cluster.run(&["doctor", "cart", "-n", "shop", "--trust-policy", &path])
+    };
+    let wrong_namespace = run_with(
+        "ns.json",
+        trust_policy("StringEquals", "system:serviceaccount:web:cart"),
+    );
+    assert_eq!(wrong_namespace.code, 1);
+    let (evidence, fix) = line(&wrong_namespace, "FAIL", "trust");
+    assert!(evidence.contains("wants \"system:serviceaccount:web:cart\" but the token has \"system:serviceaccount:shop:cart\""), "{evidence}");
+    assert!(fix.unwrap().contains(
+        "--merge FILE > trust.json && aws iam update-assume-role-policy --role-name cart"
+    ));
+
+    let wildcard = run_with(
+        "eq.json",
+        trust_policy("StringEquals", "system:serviceaccount:shop:*"),
+    );
+    let (evidence, fix) = line(&wildcard, "FAIL", "trust");
+    assert!(
+        evidence.contains("StringEquals treats * and ? literally; use StringLike"),
+        "{evidence}"
+    );
+    assert_eq!(
+        fix.as_deref(),
+        Some(
+            format!("move \"{HOST}:sub\" from StringEquals to StringLike in cart's trust policy")
+                .as_str()
+        )
+    );
+
+    let like = run_with(
+        "like.json",
+        json!({"Role": {"Arn": ROLE, "AssumeRolePolicyDocument": trust_policy("StringLike", "system:serviceaccount:sh?p:*")}}),
+    );
+    like.ok();
+    line(&like, "PASS", "trust");
+}
+
+#[test]
+fn pods_without_the_webhook_or_its_env_are_named() {
+    let cluster = bound(&[("eks.amazonaws.com/role-arn", ROLE)]);
+    cluster
+        .fake
+        .add_pod("shop", "cart-0", "cart", PodPhase::Running);
+    let run = cluster.run(&["doctor", "cart", "-n", "shop"]);
+    assert_eq!(run.code, 1);
+    let (evidence, fix) = line(&run, "WARN", "webhook");
+    assert!(
+        evidence.contains("no pod identity webhook configuration"),
+        "{evidence}"
+    );
+    assert!(
+        fix.unwrap().starts_with(
+            "inject pods yourself: kubectl irsa inject -f MANIFEST | kubectl apply -f -"
+        )
+    );
+    let (evidence, fix) = line(&run, "FAIL", "injection");
+    assert!(
+        evidence.ends_with(
+            "lack AWS_WEB_IDENTITY_TOKEN_FILE (started before the binding or the webhook): cart-0"
+        ),
+        "{evidence}"
+    );
+    assert!(fix.unwrap().contains("kubectl irsa inject"));
+
+    cluster.fake.preload_pod_identity_webhook();
+    let run = cluster.run(&["doctor", "cart", "-n", "shop"]);
+    line(&run, "PASS", "webhook");
+    let (_, fix) = line(&run, "FAIL", "injection");
+    assert!(fix.unwrap().starts_with(
+        "restart them so the webhook injects them: kubectl delete pod -n shop cart-0"
+    ));
+}
+
+#[test]
+fn non_root_pods_without_fs_group_are_warned_about() {
+    let cluster = healthy();
+    create_pod(
+        &cluster,
+        "web",
+        Injection::Auto,
+        json!({"securityContext": {"runAsUser": 1000}}),
+    );
+    let run = cluster.run(&["doctor", "cart", "-n", "shop"]);
+    run.ok();
+    let (evidence, fix) = line(&run, "WARN", "pods");
+    assert!(evidence.contains("web/app (uid 1000)"), "{evidence}");
+    assert!(fix.unwrap().contains("\"fsGroup\":65534"));
+    create_pod(
+        &cluster,
+        "api",
+        Injection::Auto,
+        json!({"securityContext": {"runAsUser": 1000, "fsGroup": 1000}}),
+    );
+    cluster
+        .fake
+        .add_service_account("shop", "other", &[("eks.amazonaws.com/role-arn", ROLE)]);
+    // Without a name: every bound ServiceAccount of the namespace.
+    let all = cluster.run(&["doctor", "-n", "shop"]);
+    assert!(
+        all.stdout.contains("ServiceAccount shop/cart\n")
+            && all.stdout.contains("ServiceAccount shop/other\n"),
+        "{}",
+        all.stdout
+    );
+}
+
+#[test]
+fn json_reports_have_a_stable_schema_and_exit_codes_follow_failures() {
+    let cluster = healthy();
+    let run = cluster.run(&["doctor", "cart", "-n", "shop", "-o", "json"]);
+    let report: Value = serde_json::from_str(&run.ok().stdout).unwrap();
+    assert_eq!(report["schemaVersion"], 1);
+    assert_eq!(report["verdict"], "PASS");
+    assert_eq!(report["summary"], json!({"pass": 8, "warn": 0, "fail": 0}));
+    assert_eq!(report["sections"][0]["subject"], "cluster");
+    let account = &report["sections"][1];
+    assert_eq!(
+        (
+            account["subject"].as_str(),
+            account["namespace"].as_str(),
+            account["name"].as_str()
+        ),
+        (Some("serviceaccount"), Some("shop"), Some("cart"))
+    );
+    for check in account["checks"].as_array().unwrap() {
+        let keys: Vec<&String> = check.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["name", "status", "evidence", "fix"]);
+    }
+
+    cluster.fake.set_signing_key_published(false);
+    let run = cluster.run(&["doctor", "cart", "-n", "shop", "-o", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["verdict"], "FAIL");
+    let jwks = &report["sections"][0]["checks"][1];
+    assert_eq!(
+        (jwks["name"].as_str(), jwks["status"].as_str()),
+        (Some("jwks"), Some("FAIL"))
+    );
+    assert!(
+        jwks["fix"]
+            .as_str()
+            .unwrap()
+            .contains("kubectl irsa oidc documents")
+    );
+
+    let usage = cluster.run(&["doctor", "Cart"]);
+    assert_eq!(usage.code, 2);
+}
+
+/// An HTTPS issuer host serving the cluster's documents (or stale ones).
+fn issuer_host(jwks: Value) -> (ServerTls, BackgroundServer) {
+    let tls = ServerTls::generate(&["localhost"]);
+    let handler: Handler = Arc::new(move |request: http::Request<hyper::body::Bytes>| {
+        let host = request
+            .headers()
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let issuer = format!("https://{host}");
+        let body = match request.uri().path() {
+            "/.well-known/openid-configuration" => {
+                json!({"issuer": issuer, "jwks_uri": format!("{issuer}/openid/v1/jwks")})
+            }
+            _ => jwks.clone(),
+        };
+        Box::pin(async move { plain_response(http::StatusCode::OK, &body.to_string()) })
+    });
+    let server = BackgroundServer::start(handler, Some(tls.config.clone()));
+    (tls, server)
+}
+
+#[test]
+fn check_public_compares_the_issuer_host_with_the_cluster() {
+    let cluster = healthy();
+    let (tls, server) = issuer_host(json!({"keys": [cluster.fake.signing_jwk()]}));
+    cluster.fake.set_issuer(&server.url());
+    let bundle = cluster.dir.path().join("ca.pem");
+    std::fs::write(&bundle, &tls.ca_pem).unwrap();
+    let bundle = bundle.display().to_string();
+    let run = cluster.run(&[
+        "doctor",
+        "cart",
+        "-n",
+        "shop",
+        "--check-public",
+        "--ca-bundle",
+        &bundle,
+    ]);
+    run.ok();
+    line(&run, "PASS", "public");
+    let (thumbprint, _) = line(&run, "PASS", "thumbprint");
+    let expected = tests_sha1(&tls.ca_der);
+    assert!(
+        thumbprint.contains(&expected),
+        "{thumbprint} lacks {expected}"
+    );
+
+    let mut stale_key = cluster.fake.signing_jwk();
+    stale_key["kid"] = json!("before-rotation");
+    let (stale_tls, stale) = issuer_host(json!({"keys": [stale_key]}));
+    cluster.fake.set_issuer(&stale.url());
+    std::fs::write(cluster.dir.path().join("ca.pem"), &stale_tls.ca_pem).unwrap();
+    let run = cluster.run(&[
+        "doctor",
+        "cart",
+        "-n",
+        "shop",
+        "--check-public",
+        "--ca-bundle",
+        &bundle,
+    ]);
+    assert_eq!(run.code, 1);
+    let (evidence, fix) = line(&run, "FAIL", "public");
+    assert!(
+        evidence.contains("a stale upload after a key rotation"),
+        "{evidence}"
+    );
+    assert!(
+        fix.unwrap()
+            .starts_with("upload the cluster's documents again")
+    );
+
+    // Without the CA, the host is not trusted, as IAM would not trust it.
+    let untrusted = cluster.run(&["doctor", "cart", "-n", "shop", "--check-public"]);
+    assert_eq!(untrusted.code, 1);
+    let (evidence, _) = line(&untrusted, "FAIL", "public");
+    assert!(evidence.contains("IAM cannot read"), "{evidence}");
+}
+
+fn tests_sha1(der: &[u8]) -> String {
+    use sha1::Digest as _;
+    sha1::Sha1::digest(der)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
