@@ -16,7 +16,8 @@ pub(crate) fn openid_configuration(shared: &Shared) -> Reply {
     if !config.oidc_enabled {
         return Err(ApiError::no_route());
     }
-    let document = tokens::discovery_document(&config.issuer, &config.jwks_uri());
+    let announced = config.discovery_issuer.as_deref().unwrap_or(&config.issuer);
+    let document = tokens::discovery_document(announced, &config.jwks_uri());
     Ok(json_response(200, &document))
 }
 

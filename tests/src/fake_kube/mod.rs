@@ -344,6 +344,13 @@ impl FakeKube {
         self.shared.config().issuer = issuer.to_owned();
     }
 
+    /// Makes discovery announce `issuer` while tokens keep carrying [`FakeKube::issuer`], as a
+    /// cluster whose `--service-account-issuer` changed without its documents does (`None`: the
+    /// same issuer again).
+    pub fn set_discovery_issuer(&self, issuer: Option<&str>) {
+        self.shared.config().discovery_issuer = issuer.map(str::to_owned);
+    }
+
     /// Overrides the discovery document's `jwks_uri` (`None`: `ISSUER/openid/v1/jwks`).
     pub fn set_jwks_uri(&self, uri: Option<&str>) {
         self.shared.config().jwks_uri = uri.map(str::to_owned);

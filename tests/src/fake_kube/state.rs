@@ -170,6 +170,8 @@ impl Store {
 /// Test knobs.
 pub(crate) struct Config {
     pub(crate) issuer: String,
+    /// What discovery announces when it differs from the tokens' issuer (a misconfiguration).
+    pub(crate) discovery_issuer: Option<String>,
     pub(crate) jwks_uri: Option<String>,
     pub(crate) oidc_enabled: bool,
     pub(crate) publish_signing_key: bool,
@@ -187,6 +189,7 @@ impl Config {
     fn new() -> Self {
         Self {
             issuer: super::DEFAULT_ISSUER.to_owned(),
+            discovery_issuer: None,
             jwks_uri: None,
             oidc_enabled: true,
             publish_signing_key: true,
