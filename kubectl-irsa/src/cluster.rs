@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::ServiceAccount;
+use kube::api::{Api, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::cli::KubeFlags;
@@ -101,6 +104,32 @@ pub async fn discover_issuer(client: &kube::Client) -> Result<String, CliError> 
                     .into(),
             )
         })
+}
+
+/// A token for `namespace/name` with `audience`, as the kubelet requests one for a projected
+/// volume; `None` when the cluster answers without one.
+pub async fn request_token(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    audience: &str,
+) -> Result<Option<String>, kube::Error> {
+    let api: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
+    let request = TokenRequest {
+        spec: TokenRequestSpec {
+            audiences: vec![audience.to_string()],
+            expiration_seconds: Some(3600),
+            ..TokenRequestSpec::default()
+        },
+        ..TokenRequest::default()
+    };
+    let issued = api
+        .create_token_request(name, &PostParams::default(), &request)
+        .await?;
+    Ok(issued
+        .status
+        .map(|status| status.token)
+        .filter(|token| !token.is_empty()))
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
 //! The pod's identity without a pod: a token from the TokenRequest API, traded with STS from this
 //! machine exactly as the SDK in the pod would trade it.
 
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::ServiceAccount;
-use kube::api::{Api, PostParams};
+use kube::api::Api;
 use time::OffsetDateTime;
 
 use irsa_sts::{
@@ -12,7 +11,7 @@ use irsa_sts::{
 };
 
 use crate::annotations::Keys;
-use crate::cluster::Cluster;
+use crate::cluster::{self, Cluster};
 use crate::cmd;
 use crate::error::{CliError, from_kube};
 
@@ -71,16 +70,7 @@ pub async fn assume(
     )
     .map_err(|e| CliError::Usage(e.to_string()))?;
 
-    let request = TokenRequest {
-        spec: TokenRequestSpec {
-            audiences: vec![audience],
-            expiration_seconds: Some(3600),
-            ..TokenRequestSpec::default()
-        },
-        ..TokenRequest::default()
-    };
-    let issued = api
-        .create_token_request(name, &PostParams::default(), &request)
+    let token = cluster::request_token(&cluster.client, namespace, name, &audience)
         .await
         .map_err(|e| {
             from_kube(
@@ -88,11 +78,7 @@ pub async fn assume(
                 "create",
                 &format!("serviceaccounts/token for {namespace}/{name}"),
             )
-        })?;
-    let token = issued
-        .status
-        .map(|status| status.token)
-        .filter(|token| !token.is_empty())
+        })?
         .ok_or_else(|| CliError::Cluster(format!("the cluster returned no token for {what}")))?;
     let claims = Claims::decode(&token).map_err(|e| CliError::Cluster(e.to_string()))?;
     let session = SessionName::sanitized(&format!("kubectl-irsa.{namespace}.{name}"))

@@ -9,10 +9,9 @@ use std::time::Duration;
 use clap::ValueEnum;
 use irsa_sts::Claims;
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, ListParams};
 
 use crate::annotations::Keys;
 use crate::cli::{KubeFlags, PrefixArg};
@@ -330,28 +329,14 @@ async fn request_token(
     name: &str,
     audience: &str,
 ) -> Result<String, String> {
-    let api: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
-    let request = TokenRequest {
-        spec: TokenRequestSpec {
-            audiences: vec![audience.to_string()],
-            expiration_seconds: Some(3600),
-            ..TokenRequestSpec::default()
-        },
-        ..TokenRequest::default()
-    };
-    let issued = api
-        .create_token_request(name, &PostParams::default(), &request)
+    cluster::request_token(client, namespace, name, audience)
         .await
         .map_err(|e| {
             format!(
                 "cannot request a token for {namespace}/{name}: {}",
                 brief(&e)
             )
-        })?;
-    issued
-        .status
-        .map(|s| s.token)
-        .filter(|t| !t.is_empty())
+        })?
         .ok_or_else(|| format!("the cluster returned no token for {namespace}/{name}"))
 }
 
