@@ -3,9 +3,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::Stdio;
-
 use common::{Cluster, ROLE, Run};
 use serde_json::Value;
 
@@ -29,20 +26,10 @@ fn workloads() -> String {
 }
 
 fn inject(cluster: &Cluster, args: &[&str], stdin: &str) -> Run {
-    let mut child = cluster
-        .plugin(&[&["inject", "-f", "-"], args].concat())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    Run::from(child.wait_with_output().unwrap())
+    common::with_stdin(
+        cluster.plugin(&[&["inject", "-f", "-"], args].concat()),
+        stdin,
+    )
 }
 
 fn documents(yaml: &str) -> Vec<Value> {

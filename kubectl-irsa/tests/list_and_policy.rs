@@ -2,9 +2,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::Stdio;
-
 use common::{Cluster, ROLE};
 use tests::fake_kube::{DEFAULT_ISSUER, PodPhase};
 
@@ -170,7 +167,8 @@ fn trust_policy_works_offline_and_merges_from_stdin() {
     // No cluster at all: the kubeconfig points nowhere.
     let dir = tempfile::tempdir().unwrap();
     let existing = r#"{"Role":{"AssumeRolePolicyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}}}"#;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-irsa"))
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-irsa"));
+    command
         .env_clear()
         .env("KUBECONFIG", dir.path().join("none"))
         .args([
@@ -189,25 +187,10 @@ fn trust_policy_works_offline_and_merges_from_stdin() {
             "https://oidc.eks.us-west-2.amazonaws.com/id/A",
             "--issuer",
             "https://issuer.example.com/kind",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(existing.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let policy: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        ]);
+    let output = common::with_stdin(command, existing);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let policy: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
     let statements = policy["Statement"].as_array().unwrap();
     // ec2 kept first; per cluster one StringEquals and one StringLike statement.
     assert_eq!(statements.len(), 5);

@@ -67,6 +67,24 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// Runs `command` with `input` on its stdin.
+pub fn with_stdin(mut command: Command, input: &str) -> Run {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    Run::from(child.wait_with_output().unwrap())
+}
+
 impl From<Output> for Run {
     fn from(output: Output) -> Run {
         Run {
