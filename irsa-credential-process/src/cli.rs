@@ -32,6 +32,50 @@ pub enum Command {
         )]
         command: Vec<String>,
     },
+
+    /// Serve the credentials to SDKs over HTTP on 127.0.0.1 and [::1], as the container
+    /// credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI) and, with --imds, as instance
+    /// metadata (IMDSv2). Refreshes in the background; prints the env lines to set.
+    Serve(ServeArgs),
+
+    /// Keep a profile of a shared credentials file fresh: rewrite it atomically ahead of
+    /// expiry, other profiles untouched.
+    Update(UpdateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 and [::1]; 0 picks a free one.
+    #[arg(long, default_value_t = 9121)]
+    pub port: u16,
+
+    /// File with the token clients must send in the Authorization header: read if it exists,
+    /// else a random one is written there (mode 0600) [env:
+    /// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE; default: serve-token in the cache directory].
+    #[arg(long, value_name = "PATH")]
+    pub auth_token_file: Option<PathBuf>,
+
+    /// Also serve the IMDSv2 contract (PUT /latest/api/token, then
+    /// /latest/meta-data/iam/security-credentials/), for tools that only know instance
+    /// metadata. Point them at it with AWS_EC2_METADATA_SERVICE_ENDPOINT.
+    #[arg(long)]
+    pub imds: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UpdateArgs {
+    /// The shared credentials file [env: AWS_SHARED_CREDENTIALS_FILE; default:
+    /// ~/.aws/credentials].
+    #[arg(long, value_name = "PATH")]
+    pub credentials_file: Option<PathBuf>,
+
+    /// The profile to write [env: AWS_PROFILE; default: default].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Write once and exit, instead of refreshing ahead of expiry until stopped.
+    #[arg(long)]
+    pub once: bool,
 }
 
 /// How the credentials are printed.

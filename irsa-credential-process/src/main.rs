@@ -3,8 +3,14 @@
 mod cache;
 mod cli;
 mod output;
+mod profile_file;
 mod provider;
+mod refresh;
+mod report;
+mod serve;
 mod settings;
+mod sts;
+mod update;
 
 use std::process::ExitCode;
 

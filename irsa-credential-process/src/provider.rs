@@ -2,19 +2,17 @@
 
 use std::time::Duration;
 
-use irsa_sts::{
-    CaBundle, Claims, Credentials, ExplainContext, SessionName, StsClient, StsClientOptions,
-    WebIdentityRequest,
-};
+use irsa_sts::{Credentials, SessionName};
 use time::OffsetDateTime;
 
 use crate::cache::{Cache, CacheKey, Waited};
 use crate::cli::{Cli, Command};
 use crate::output;
-use crate::settings::{CacheDir, SessionSource, Settings, SettingsError};
+use crate::report::Reporter;
+use crate::settings::{CacheDir, Settings, SettingsError};
+use crate::sts::{self, Exchanger};
+use crate::{serve, update};
 
-/// Attempts per STS call, the first included; the deadline bounds them all.
-const STS_ATTEMPTS: u32 = 5;
 /// Credentials handed out after a failed refresh must still last this long.
 const STALE_MARGIN: Duration = Duration::from_secs(60);
 
@@ -42,6 +40,27 @@ pub enum RunError {
     Sts(String),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("cannot listen on {address}: {source}; pick another --port (0 picks a free one)")]
+    Listen {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot use the authorization token file {path}: {source}; give --auth-token-file (or AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) a path in a writable directory"
+    )]
+    AuthToken {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot write the credentials file {path}: {source}; give --credentials-file (or AWS_SHARED_CREDENTIALS_FILE) a path in a writable directory"
+    )]
+    CredentialsFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot watch for SIGTERM: {0}")]
+    Signals(std::io::Error),
     #[error("cannot run {command}: {source}")]
     Exec {
         command: String,
@@ -61,17 +80,19 @@ impl RunError {
 }
 
 pub fn run(cli: Cli) -> Result<(), RunError> {
-    let settings = Settings::resolve(&cli.options, |name| std::env::var(name).ok())?;
-    let credentials = obtain(&settings)?;
+    let env = |name: &str| std::env::var(name).ok();
+    let settings = Settings::resolve(&cli.options, env)?;
     match cli.command {
-        None => output::print(&credentials, settings.format),
+        None => output::print(&obtain(&settings)?, settings.format),
         Some(Command::Exec { command }) => {
-            let error = output::exec(&credentials, &command, &settings.endpoint.region);
+            let error = output::exec(&obtain(&settings)?, &command, &settings.endpoint.region);
             Err(RunError::Exec {
                 command: command.join(" "),
                 source: error,
             })
         }
+        Some(Command::Serve(args)) => serve::run(&settings, &args, env),
+        Some(Command::Update(args)) => update::run(&settings, &args, env),
     }
 }
 
@@ -84,16 +105,7 @@ fn obtain(settings: &Settings) -> Result<Credentials, RunError> {
     let fresh_enough = |c: &Credentials| c.expiration - now > settings.refresh_before;
 
     // The session name may need the token; then the token is read before the cache.
-    let mut token = None;
-    let session = match &settings.session {
-        SessionSource::Given(name) => name.clone(),
-        SessionSource::FromToken => {
-            let read = read_token(settings)?;
-            let name = session_from_token(&read).ok_or(RunError::NoSessionName)?;
-            token = Some(read);
-            name
-        }
-    };
+    let (session, token) = sts::session(settings)?;
     let key = cache_key(settings, &session);
 
     const CACHE_FIX: &str = "calling STS without a cache (set --cache-dir or IRSA_CACHE_DIR to a writable directory, or --no-cache)";
@@ -145,7 +157,7 @@ fn obtain(settings: &Settings) -> Result<Credentials, RunError> {
 
     let token = match token {
         Some(token) => token,
-        None => read_token(settings)?,
+        None => sts::read_token(settings)?,
     };
     reporter.info(&format!(
         "calling {} for {}",
@@ -173,79 +185,14 @@ fn obtain(settings: &Settings) -> Result<Credentials, RunError> {
     }
 }
 
-/// Calls STS; the error is already explained.
+/// Calls STS once, on a runtime made for the call; the error is already explained.
 fn call_sts(
     settings: &Settings,
     session: &SessionName,
     token: &str,
 ) -> Result<Credentials, String> {
-    let ca_bundle = settings
-        .ca_bundle
-        .as_deref()
-        .map(CaBundle::from_file)
-        .transpose()
-        .map_err(|e| e.to_string())?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| RunError::Runtime(e).to_string())?;
-    runtime.block_on(async {
-        let client = StsClient::new(StsClientOptions {
-            endpoint: settings.endpoint.clone(),
-            deadline: settings.deadline,
-            max_attempts: STS_ATTEMPTS,
-            ca_bundle,
-            app_name: "irsa-credential-process",
-        })
-        .map_err(|e| e.to_string())?;
-        let request = WebIdentityRequest {
-            role_arn: &settings.role_arn,
-            session_name: session,
-            token,
-            duration_seconds: Some(settings.duration_seconds),
-            policy: settings.policy.as_deref(),
-            policy_arns: &settings.policy_arns,
-        };
-        client
-            .assume_role_with_web_identity(request)
-            .await
-            .map_err(|error| {
-                let claims = Claims::decode(token).ok();
-                let source = format!("the token file {}", settings.token_file.display());
-                irsa_sts::explain(
-                    &error,
-                    &ExplainContext {
-                        role_arn: &settings.role_arn,
-                        claims: claims.as_ref(),
-                        token_source: &source,
-                        now: OffsetDateTime::now_utc(),
-                    },
-                )
-            })
-    })
-}
-
-/// Re-read on every STS call: the kubelet rotates the token in place.
-fn read_token(settings: &Settings) -> Result<String, RunError> {
-    let path = settings.token_file.display().to_string();
-    let token = std::fs::read_to_string(&settings.token_file).map_err(|source| {
-        RunError::TokenUnreadable {
-            path: path.clone(),
-            source,
-        }
-    })?;
-    let token = token.trim().to_string();
-    if token.is_empty() {
-        return Err(RunError::TokenEmpty { path });
-    }
-    Ok(token)
-}
-
-/// `NAMESPACE.NAME` of the token's ServiceAccount.
-fn session_from_token(token: &str) -> Option<SessionName> {
-    let claims = Claims::decode(token).ok()?;
-    let (namespace, name) = claims.service_account()?;
-    SessionName::sanitized(&format!("{namespace}.{name}"))
+    let runtime = sts::runtime().map_err(|e| e.to_string())?;
+    runtime.block_on(async { Exchanger::new(settings)?.exchange(session, token).await })
 }
 
 fn cache_key(settings: &Settings, session: &SessionName) -> CacheKey {
@@ -263,21 +210,4 @@ fn cache_key(settings: &Settings, session: &SessionName) -> CacheKey {
         &endpoint,
         &token_file,
     ])
-}
-
-/// Messages on stderr; stdout carries only the credentials.
-struct Reporter {
-    verbose: bool,
-}
-
-impl Reporter {
-    fn info(&self, message: &str) {
-        if self.verbose {
-            eprintln!("irsa-credential-process: {message}");
-        }
-    }
-
-    fn warn(&self, message: &str) {
-        eprintln!("irsa-credential-process: warning: {message}");
-    }
 }

@@ -16,7 +16,7 @@ const REFRESH_JITTER: Duration = Duration::from_secs(120);
 /// Bad input; the message names the input and the fix.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct SettingsError(String);
+pub struct SettingsError(pub(crate) String);
 
 /// Where the session name comes from when none is given.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,187 @@
+//! Keeping credentials fresh in a long-running mode (`serve`, `update`): when to refresh, how
+//! long to keep handing out the last good credentials, and how to back off after a failure.
+
+use std::time::Duration;
+
+use irsa_sts::{Credentials, SessionName, rfc3339};
+use time::OffsetDateTime;
+
+use crate::provider::RunError;
+use crate::report::Reporter;
+use crate::sts::Exchanger;
+
+/// Never refresh more often than this, whatever the credentials' lifetime.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// Credentials with less than this left are not handed out (unless their whole lifetime is
+/// short, see [`Fresh::usable`]): the client could not use them before they expire.
+const HAND_OUT_MARGIN: Duration = Duration::from_secs(60);
+/// Retries after a failed refresh wait 1 s, 2 s, 4 s, ... up to this.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Credentials and when they arrived (the lifetime is what STS gave, not what was asked).
+#[derive(Clone, Debug)]
+pub struct Fresh {
+    pub credentials: Credentials,
+    pub obtained: OffsetDateTime,
+}
+
+impl Fresh {
+    pub fn new(credentials: Credentials) -> Self {
+        Fresh {
+            credentials,
+            obtained: OffsetDateTime::now_utc(),
+        }
+    }
+
+    fn lifetime(&self) -> Duration {
+        (self.credentials.expiration - self.obtained)
+            .try_into()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// When to fetch the next credentials: `refresh_before` ahead of expiry, or halfway
+    /// through the lifetime when that is shorter, and never sooner than [`MIN_INTERVAL`].
+    pub fn refresh_at(&self, refresh_before: Duration) -> OffsetDateTime {
+        let ahead = refresh_before.min(self.lifetime() / 2);
+        (self.credentials.expiration - ahead).max(self.obtained + MIN_INTERVAL)
+    }
+
+    /// Whether these credentials may still be handed out at `now`.
+    pub fn usable(&self, now: OffsetDateTime) -> bool {
+        let margin = HAND_OUT_MARGIN.min(self.lifetime() / 4);
+        self.credentials.expiration - now > margin
+    }
+}
+
+/// The wait before retry number `failures` (1, 2, ...): doubling from 1 s, capped.
+pub fn backoff(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    (Duration::from_secs(1) * 2u32.pow(doublings)).min(MAX_BACKOFF)
+}
+
+/// Refreshes `current` ahead of expiry forever, handing each new set to `publish`. A failed
+/// refresh (or publish) is retried with backoff; `publish` is not called with anything worse
+/// than what it has, so the last good credentials stay in place.
+pub async fn keep_fresh(
+    exchanger: &Exchanger,
+    session: &SessionName,
+    refresh_before: Duration,
+    mut current: Fresh,
+    reporter: Reporter,
+    mut publish: impl FnMut(&Fresh) -> Result<(), String>,
+) {
+    let mut failures = 0u32;
+    loop {
+        let wait = if failures == 0 {
+            let until = current.refresh_at(refresh_before) - OffsetDateTime::now_utc();
+            until.try_into().unwrap_or(Duration::ZERO)
+        } else {
+            backoff(failures)
+        };
+        tokio::time::sleep(wait).await;
+        let outcome = match exchanger.fetch(session).await {
+            Ok(credentials) => {
+                current = Fresh::new(credentials);
+                publish(&current)
+            }
+            Err(message) => Err(message),
+        };
+        match outcome {
+            Ok(()) => {
+                failures = 0;
+                reporter.note(&format!(
+                    "refreshed the credentials; they expire {}",
+                    rfc3339(current.credentials.expiration)
+                ));
+            }
+            Err(message) => {
+                failures += 1;
+                let now = OffsetDateTime::now_utc();
+                let kept = if current.usable(now) {
+                    format!(
+                        "keeping the last good credentials, which expire {}",
+                        rfc3339(current.credentials.expiration)
+                    )
+                } else {
+                    "no valid credentials are left".to_string()
+                };
+                reporter.warn(&format!(
+                    "refresh failed: {message}; {kept}; retrying in {}s",
+                    backoff(failures).as_secs()
+                ));
+            }
+        }
+    }
+}
+
+/// Completes on SIGTERM (the kubelet stopping the pod) or SIGINT; call it inside the runtime.
+pub fn stop_signal() -> Result<impl Future<Output = ()>, RunError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).map_err(RunError::Signals)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(RunError::Signals)?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fresh(lifetime_seconds: i64) -> Fresh {
+        let obtained = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        Fresh {
+            credentials: Credentials {
+                access_key_id: "ASIAEXAMPLE".into(),
+                secret_access_key: "secret".into(),
+                session_token: "token".into(),
+                expiration: obtained + time::Duration::seconds(lifetime_seconds),
+                account_id: "123456789012".into(),
+                assumed_role_arn: "arn:aws:sts::123456789012:assumed-role/app/s".into(),
+            },
+            obtained,
+        }
+    }
+
+    #[test]
+    fn refreshes_ahead_of_expiry_or_halfway_through_short_lifetimes() {
+        let hour = fresh(3600);
+        let twenty_minutes = Duration::from_secs(1200);
+        assert_eq!(
+            hour.refresh_at(twenty_minutes) - hour.obtained,
+            time::Duration::seconds(2400)
+        );
+        let short = fresh(8);
+        assert_eq!(
+            short.refresh_at(twenty_minutes) - short.obtained,
+            time::Duration::seconds(4)
+        );
+        let tiny = fresh(1);
+        assert_eq!(
+            tiny.refresh_at(twenty_minutes) - tiny.obtained,
+            time::Duration::seconds(1),
+            "never a hot loop"
+        );
+    }
+
+    #[test]
+    fn hands_out_credentials_until_a_margin_before_expiry() {
+        let hour = fresh(3600);
+        let at = |seconds| hour.obtained + time::Duration::seconds(seconds);
+        assert!(hour.usable(at(3539)));
+        assert!(!hour.usable(at(3540)));
+        let short = fresh(8);
+        assert!(short.usable(short.obtained + time::Duration::seconds(5)));
+        assert!(!short.usable(short.obtained + time::Duration::seconds(6)));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_a_minute() {
+        let waits: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
+    }
+}

@@ -1,0 +1,79 @@
+//! The shared secret a client must present in `Authorization`, kept in a 0600 file that the
+//! client reads through AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
+
+use std::io::{ErrorKind, Write};
+use std::path::Path;
+
+use crate::provider::RunError;
+
+/// Random bytes in a generated token (64 hex digits).
+const TOKEN_BYTES: usize = 32;
+
+/// The token in `path` when the file has one (a restarted server keeps its clients working),
+/// else a new random token, written there atomically with mode 0600.
+pub fn load_or_create(path: &Path) -> Result<String, RunError> {
+    let failed = |source: std::io::Error| RunError::AuthToken {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_string()),
+        Ok(_) => {}
+        Err(error) if error.kind() == ErrorKind::NotFound => {}
+        Err(error) => return Err(failed(error)),
+    }
+    let token = random_token().map_err(failed)?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    // tempfile creates the file 0600; the rename makes it appear whole.
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
+    file.write_all(token.as_bytes()).map_err(failed)?;
+    file.persist(path).map_err(|e| failed(e.error))?;
+    Ok(token)
+}
+
+fn random_token() -> Result<String, std::io::Error> {
+    let mut bytes = [0u8; TOKEN_BYTES];
+    getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn creates_a_private_random_token_and_keeps_it_across_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        let first = load_or_create(&path).unwrap();
+        assert_eq!(first.len(), 2 * TOKEN_BYTES);
+        assert!(first.bytes().all(|b| b.is_ascii_hexdigit()));
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(load_or_create(&path).unwrap(), first);
+        let other = load_or_create(&dir.path().join("other")).unwrap();
+        assert_ne!(other, first);
+    }
+
+    #[test]
+    fn takes_a_token_someone_else_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "from-a-secret\n").unwrap();
+        assert_eq!(load_or_create(&path).unwrap(), "from-a-secret");
+    }
+
+    #[test]
+    fn an_unwritable_place_names_the_file_and_the_fix() {
+        let error = load_or_create(Path::new("/nonexistent/dir/token"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("/nonexistent/dir/token"), "{error}");
+        assert!(error.contains("--auth-token-file"), "{error}");
+    }
+}

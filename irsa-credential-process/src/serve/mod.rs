@@ -1,0 +1,199 @@
+//! `serve`: the credentials over HTTP on loopback, for SDKs that cannot run a process or read a
+//! token. The container credentials contract (AWS_CONTAINER_CREDENTIALS_FULL_URI with
+//! AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) always; IMDSv2 with `--imds`.
+
+mod auth_token;
+mod imds;
+mod routes;
+
+use std::io::Write;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use irsa_sts::rfc3339;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::cli::ServeArgs;
+use crate::provider::RunError;
+use crate::refresh::{self, Fresh};
+use crate::report::Reporter;
+use crate::settings::{CacheDir, Settings, SettingsError};
+use crate::sts::{self, Exchanger};
+
+/// The path of the container credentials endpoint.
+pub const CREDENTIALS_PATH: &str = "/v1/credentials";
+
+/// `serve`'s own settings, validated.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub port: u16,
+    pub auth_token_file: PathBuf,
+    pub imds: bool,
+}
+
+impl ServeConfig {
+    pub fn resolve(
+        args: &ServeArgs,
+        settings: &Settings,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let from_env = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+            .filter(|path| !path.trim().is_empty())
+            .map(PathBuf::from);
+        let auth_token_file = match (
+            args.auth_token_file.clone().or(from_env),
+            &settings.cache_dir,
+        ) {
+            (Some(path), _) => path,
+            (None, CacheDir::At(dir)) => dir.join("serve-token"),
+            (None, CacheDir::Off | CacheDir::Undetermined) => {
+                return Err(SettingsError(
+                    "serve needs a file for its authorization token: pass --auth-token-file PATH (or set AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE), since there is no cache directory to put it in".into(),
+                ));
+            }
+        };
+        Ok(ServeConfig {
+            port: args.port,
+            auth_token_file,
+            imds: args.imds,
+        })
+    }
+}
+
+/// What every request handler sees.
+pub struct Shared {
+    pub auth_token: String,
+    pub credentials: watch::Receiver<Fresh>,
+    pub role_arn: String,
+    pub role_name: String,
+    pub imds: Option<imds::Sessions>,
+    pub reporter: Reporter,
+}
+
+pub fn run(
+    settings: &Settings,
+    args: &ServeArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(), RunError> {
+    let config = ServeConfig::resolve(args, settings, env)?;
+    let reporter = Reporter {
+        verbose: settings.verbose,
+    };
+    sts::runtime()?.block_on(async {
+        // Fail fast: a port in use, an STS refusal or an unwritable token file stops the start.
+        let (ipv4, ipv6) = listen(config.port, reporter).await?;
+        let port = ipv4.local_addr().map_or(config.port, |a| a.port());
+        let (session, _) = sts::session(settings)?;
+        let exchanger = Exchanger::new(settings).map_err(RunError::Sts)?;
+        let first = Fresh::new(exchanger.fetch(&session).await.map_err(RunError::Sts)?);
+        let auth_token = auth_token::load_or_create(&config.auth_token_file)?;
+        let stop = refresh::stop_signal()?;
+
+        let base = format!("http://127.0.0.1:{port}");
+        print_env(&base, &config);
+        reporter.note(&format!(
+            "serving credentials for {} on {base}{CREDENTIALS_PATH}{}; they expire {}",
+            settings.role_arn,
+            if config.imds { " and IMDSv2" } else { "" },
+            rfc3339(first.credentials.expiration)
+        ));
+
+        let (publisher, credentials) = watch::channel(first.clone());
+        let shared = Arc::new(Shared {
+            auth_token,
+            credentials,
+            role_arn: settings.role_arn.to_string(),
+            role_name: settings.role_arn.name().to_string(),
+            imds: config.imds.then(imds::Sessions::default),
+            reporter,
+        });
+        tokio::spawn(accept(ipv4, shared.clone()));
+        if let Some(ipv6) = ipv6 {
+            tokio::spawn(accept(ipv6, shared.clone()));
+        }
+        let keep_fresh = refresh::keep_fresh(
+            &exchanger,
+            &session,
+            settings.refresh_before,
+            first,
+            reporter,
+            |fresh| {
+                publisher.send_replace(fresh.clone());
+                Ok(())
+            },
+        );
+        tokio::select! {
+            () = keep_fresh => {}
+            () = stop => reporter.note("stopping"),
+        }
+        Ok(())
+    })
+}
+
+/// 127.0.0.1 must work; [::1] is added on the same port where the host has IPv6.
+async fn listen(
+    port: u16,
+    reporter: Reporter,
+) -> Result<(TcpListener, Option<TcpListener>), RunError> {
+    let ipv4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let ipv4 = TcpListener::bind(ipv4)
+        .await
+        .map_err(|source| RunError::Listen {
+            address: ipv4.to_string(),
+            source,
+        })?;
+    let port = ipv4.local_addr().map_or(port, |a| a.port());
+    let ipv6 = match TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).await {
+        Ok(listener) => Some(listener),
+        Err(error) => {
+            reporter.info(&format!("not listening on [::1]:{port}: {error}"));
+            None
+        }
+    };
+    Ok((ipv4, ipv6))
+}
+
+/// The lines to `eval` (or to copy into the app's env), on stdout; nothing secret.
+fn print_env(base: &str, config: &ServeConfig) {
+    let mut lines = format!(
+        "export AWS_CONTAINER_CREDENTIALS_FULL_URI='{base}{CREDENTIALS_PATH}'\nexport AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE='{}'\n",
+        config.auth_token_file.display()
+    );
+    if config.imds {
+        lines.push_str(&format!(
+            "export AWS_EC2_METADATA_SERVICE_ENDPOINT='{base}/'\n"
+        ));
+    }
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout (run detached) must not stop the server.
+    let _ = stdout
+        .write_all(lines.as_bytes())
+        .and_then(|()| stdout.flush());
+}
+
+async fn accept(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                // Out of file descriptors, say: wait instead of spinning.
+                shared.reporter.warn(&format!("accept failed: {error}"));
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| routes::handle(request, shared.clone()));
+            // A client that hangs up mid-request is its own business.
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}

@@ -1,0 +1,152 @@
+//! `update`: keeps one profile of a shared credentials file fresh, for tools that read only
+//! that file.
+
+use std::fs::File;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use irsa_sts::{Credentials, rfc3339};
+
+use crate::cli::UpdateArgs;
+use crate::profile_file::{self, KEYS};
+use crate::provider::RunError;
+use crate::refresh::{self, Fresh};
+use crate::report::Reporter;
+use crate::settings::{Settings, SettingsError};
+use crate::sts::{self, Exchanger};
+
+/// `update`'s own settings, validated.
+#[derive(Clone, Debug)]
+pub struct UpdateConfig {
+    pub credentials_file: PathBuf,
+    pub profile: String,
+    pub once: bool,
+}
+
+impl UpdateConfig {
+    pub fn resolve(
+        args: &UpdateArgs,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+        let credentials_file = match args
+            .credentials_file
+            .clone()
+            .or_else(|| env("AWS_SHARED_CREDENTIALS_FILE").map(PathBuf::from))
+        {
+            Some(path) => path,
+            None => dirs::home_dir()
+                .map(|home| home.join(".aws").join("credentials"))
+                .ok_or_else(|| {
+                    SettingsError(
+                        "no home directory for ~/.aws/credentials: pass --credentials-file PATH (or set AWS_SHARED_CREDENTIALS_FILE)".into(),
+                    )
+                })?,
+        };
+        let parent = credentials_file
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !parent.is_dir() {
+            return Err(SettingsError(format!(
+                "the directory of --credentials-file {} does not exist: create {} first, or give another path",
+                credentials_file.display(),
+                parent.display()
+            )));
+        }
+        let profile = args
+            .profile
+            .clone()
+            .or_else(|| env("AWS_PROFILE"))
+            .unwrap_or_else(|| "default".into());
+        let valid = !profile.is_empty()
+            && profile.trim() == profile
+            && !profile.contains(['[', ']', '\n', '\r', '#', ';']);
+        if !valid {
+            return Err(SettingsError(format!(
+                "--profile {profile:?} cannot be a section name: use letters, digits, '-', '_' or '.', such as default or app"
+            )));
+        }
+        Ok(UpdateConfig {
+            credentials_file,
+            profile,
+            once: args.once,
+        })
+    }
+}
+
+pub fn run(
+    settings: &Settings,
+    args: &UpdateArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(), RunError> {
+    let config = UpdateConfig::resolve(args, env)?;
+    let reporter = Reporter {
+        verbose: settings.verbose,
+    };
+    let path = config.credentials_file.display().to_string();
+    let written = |fresh: &Fresh| {
+        format!(
+            "wrote profile {} to {path}; the credentials expire {}",
+            config.profile,
+            rfc3339(fresh.credentials.expiration)
+        )
+    };
+    sts::runtime()?.block_on(async {
+        let (session, _) = sts::session(settings)?;
+        let exchanger = Exchanger::new(settings).map_err(RunError::Sts)?;
+        let first = Fresh::new(exchanger.fetch(&session).await.map_err(RunError::Sts)?);
+        write(&config, &first.credentials).map_err(|source| RunError::CredentialsFile {
+            path: path.clone(),
+            source,
+        })?;
+        reporter.note(&written(&first));
+        if config.once {
+            return Ok(());
+        }
+        let stop = refresh::stop_signal()?;
+        let keep_fresh = refresh::keep_fresh(
+            &exchanger,
+            &session,
+            settings.refresh_before,
+            first,
+            reporter,
+            |fresh| {
+                write(&config, &fresh.credentials)
+                    .map_err(|e| format!("cannot write the credentials file {path}: {e}"))?;
+                reporter.info(&written(fresh));
+                Ok(())
+            },
+        );
+        tokio::select! {
+            () = keep_fresh => {}
+            () = stop => reporter.note("stopping"),
+        }
+        Ok(())
+    })
+}
+
+/// Read, edit, replace, under a lock on the directory: the rename swaps the file itself, so
+/// the file cannot carry the lock, and two writers of different profiles must not lose each
+/// other's edit.
+fn write(config: &UpdateConfig, credentials: &Credentials) -> std::io::Result<()> {
+    let path = &config.credentials_file;
+    let dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let lock = File::open(dir)?;
+    lock.lock()?;
+    let before = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == ErrorKind::NotFound => String::new(),
+        Err(error) => return Err(error),
+    };
+    let values = [
+        (KEYS[0], credentials.access_key_id.as_str()),
+        (KEYS[1], credentials.secret_access_key.as_str()),
+        (KEYS[2], credentials.session_token.as_str()),
+    ];
+    let after = profile_file::set_profile(&before, &config.profile, &values);
+    profile_file::replace(path, &after)
+}
