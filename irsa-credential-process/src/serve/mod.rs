@@ -18,6 +18,7 @@ use irsa_sts::rfc3339;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::cache::Cache;
 use crate::cli::ServeArgs;
 use crate::provider::RunError;
 use crate::refresh::{self, Fresh};
@@ -33,6 +34,8 @@ pub const CREDENTIALS_PATH: &str = "/v1/credentials";
 pub struct ServeConfig {
     pub port: u16,
     pub auth_token_file: PathBuf,
+    /// The token file defaults into the cache directory, which may not exist yet.
+    pub token_in_cache_dir: Option<PathBuf>,
     pub imds: bool,
 }
 
@@ -45,12 +48,16 @@ impl ServeConfig {
         let from_env = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
             .filter(|path| !path.trim().is_empty())
             .map(PathBuf::from);
+        let mut token_in_cache_dir = None;
         let auth_token_file = match (
             args.auth_token_file.clone().or(from_env),
             &settings.cache_dir,
         ) {
             (Some(path), _) => path,
-            (None, CacheDir::At(dir)) => dir.join("serve-token"),
+            (None, CacheDir::At(dir)) => {
+                token_in_cache_dir = Some(dir.clone());
+                dir.join("serve-token")
+            }
             (None, CacheDir::Off | CacheDir::Undetermined) => {
                 return Err(SettingsError(
                     "serve needs a file for its authorization token: pass --auth-token-file PATH (or set AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE), since there is no cache directory to put it in".into(),
@@ -60,6 +67,7 @@ impl ServeConfig {
         Ok(ServeConfig {
             port: args.port,
             auth_token_file,
+            token_in_cache_dir,
             imds: args.imds,
         })
     }
@@ -91,6 +99,12 @@ pub fn run(
         let (session, _) = sts::session(settings)?;
         let exchanger = Exchanger::new(settings).map_err(RunError::Sts)?;
         let first = Fresh::new(exchanger.fetch(&session).await.map_err(RunError::Sts)?);
+        if let Some(dir) = &config.token_in_cache_dir {
+            Cache::open(dir).map_err(|e| RunError::AuthToken {
+                path: config.auth_token_file.display().to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        }
         let auth_token = auth_token::load_or_create(&config.auth_token_file)?;
         let stop = refresh::stop_signal()?;
 

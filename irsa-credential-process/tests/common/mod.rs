@@ -8,6 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 
+pub mod serving;
+
 pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/cart";
 pub const ISSUER: &str = "https://oidc.example.com/id/CLUSTER";
 pub const SUBJECT: &str = "system:serviceaccount:shop:cart";
