@@ -38,6 +38,10 @@ pub enum Command {
     /// metadata (IMDSv2). Refreshes in the background; prints the env lines to set.
     Serve(ServeArgs),
 
+    /// Exit 0 when a `serve` on this port is ready: it accepts connections and has written its
+    /// token file (which it does once it holds credentials). For a container's startupProbe.
+    Probe(ProbeArgs),
+
     /// Keep a profile of a shared credentials file fresh: rewrite it atomically ahead of
     /// expiry, other profiles untouched.
     Update(UpdateArgs),
@@ -60,6 +64,17 @@ pub struct ServeArgs {
     /// metadata. Point them at it with AWS_EC2_METADATA_SERVICE_ENDPOINT.
     #[arg(long)]
     pub imds: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ProbeArgs {
+    /// The port `serve` listens on.
+    #[arg(long, default_value_t = 9121)]
+    pub port: u16,
+
+    /// The token file `serve` writes [env: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE].
+    #[arg(long, value_name = "PATH")]
+    pub auth_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -59,6 +59,8 @@ pub enum RunError {
         path: String,
         source: std::io::Error,
     },
+    #[error("not ready: {0}")]
+    NotReady(String),
     #[error("cannot watch for SIGTERM: {0}")]
     Signals(std::io::Error),
     #[error("cannot run {command}: {source}")]
@@ -81,6 +83,10 @@ impl RunError {
 
 pub fn run(cli: Cli) -> Result<(), RunError> {
     let env = |name: &str| std::env::var(name).ok();
+    if let Some(Command::Probe(args)) = &cli.command {
+        // A probe needs no role or token: it asks the server.
+        return serve::probe(args, env);
+    }
     let settings = Settings::resolve(&cli.options, env)?;
     match cli.command {
         None => output::print(&obtain(&settings)?, settings.format),
@@ -93,6 +99,7 @@ pub fn run(cli: Cli) -> Result<(), RunError> {
         }
         Some(Command::Serve(args)) => serve::run(&settings, &args, env),
         Some(Command::Update(args)) => update::run(&settings, &args, env),
+        Some(Command::Probe(args)) => serve::probe(&args, env),
     }
 }
 

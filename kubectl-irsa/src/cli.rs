@@ -79,8 +79,19 @@ pub struct InjectArgs {
 
     /// Also point the AWS config at irsa-credential-process (the image must contain it, at
     /// --helper-path).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "serve")]
     pub credential_process: bool,
+
+    /// Serve the credentials from a native sidecar running this image (built from
+    /// irsa-credential-process/Dockerfile; Kubernetes 1.29+), for images without a shell or
+    /// SDKs without web identity. Only the sidecar mounts the token; the app gets
+    /// AWS_CONTAINER_CREDENTIALS_FULL_URI.
+    #[arg(long, value_name = "IMAGE")]
+    pub serve: Option<String>,
+
+    /// The sidecar's port on the pod's loopback.
+    #[arg(long, default_value_t = 9121, value_name = "PORT", requires = "serve")]
+    pub serve_port: u16,
 
     /// Where the image has irsa-credential-process.
     #[arg(

@@ -4,6 +4,8 @@
 
 use serde_json::{Value, json};
 
+use crate::sidecar::{self, Sidecar};
+
 pub const VOLUME: &str = "aws-iam-token";
 pub const MOUNT_PATH: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount";
 pub const TOKEN_FILE_ENV: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
@@ -19,6 +21,8 @@ pub struct Injection {
     pub sts_regional_endpoints: bool,
     /// Also project the ConfigMap [`HELPER_CONFIG_MAP`] as `config` and set AWS_CONFIG_FILE.
     pub credential_process: bool,
+    /// Serve the credentials from a native sidecar instead (`inject --serve`).
+    pub serve: Option<Sidecar>,
 }
 
 /// The AWS config that names the helper, for the ConfigMap.
@@ -58,19 +62,33 @@ pub fn inject(spec: &mut Value, injection: &Injection, skip: &[&str]) {
     if injection.credential_process {
         env.push(("AWS_CONFIG_FILE", format!("{MOUNT_PATH}/config")));
     }
-    for key in ["containers", "initContainers"] {
-        let Some(containers) = spec.get_mut(key).and_then(Value::as_array_mut) else {
-            continue;
-        };
-        for container in containers {
-            let skipped = container["name"]
-                .as_str()
-                .is_some_and(|name| skip.contains(&name));
-            if !skipped {
-                inject_container(container, &env);
-            }
+    if let Some(sidecar) = &injection.serve {
+        // The token and the web-identity env go to the sidecar alone; the app gets the endpoint.
+        let helper = sidecar::add(spec, sidecar);
+        inject_container(helper, &env);
+        for container in app_containers(spec, skip) {
+            sidecar::point_at(container, sidecar);
         }
+        return;
     }
+    for container in app_containers(spec, skip) {
+        inject_container(container, &env);
+    }
+}
+
+/// Containers and init containers, but those named in `skip` and the serving sidecar.
+fn app_containers<'a>(
+    spec: &'a mut serde_json::Map<String, Value>,
+    skip: &'a [&str],
+) -> impl Iterator<Item = &'a mut Value> {
+    spec.iter_mut()
+        .filter(|(key, _)| *key == "containers" || *key == "initContainers")
+        .filter_map(|(_, list)| list.as_array_mut())
+        .flatten()
+        .filter(move |container| {
+            let name = container["name"].as_str().unwrap_or_default();
+            name != sidecar::NAME && !skip.contains(&name)
+        })
 }
 
 fn inject_container(container: &mut Value, env: &[(&str, String)]) {
@@ -90,7 +108,7 @@ fn inject_container(container: &mut Value, env: &[(&str, String)]) {
 }
 
 /// The value as a list, replacing anything else (a null `env:`, say) with an empty one.
-fn array(value: &mut Value) -> &mut Vec<Value> {
+pub fn array(value: &mut Value) -> &mut Vec<Value> {
     if !value.is_array() {
         *value = json!([]);
     }
@@ -108,6 +126,7 @@ mod tests {
             expiration_seconds: 86400,
             sts_regional_endpoints: true,
             credential_process,
+            serve: None,
         }
     }
 

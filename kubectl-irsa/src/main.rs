@@ -13,6 +13,7 @@ mod names;
 mod oidc;
 mod output;
 mod progress;
+mod sidecar;
 mod trust_policy;
 mod verdict;
 

@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::cache::Cache;
-use crate::cli::ServeArgs;
+use crate::cli::{ProbeArgs, ServeArgs};
 use crate::provider::RunError;
 use crate::refresh::{self, Fresh};
 use crate::report::Reporter;
@@ -147,6 +147,32 @@ pub fn run(
         }
         Ok(())
     })
+}
+
+/// Whether a `serve` on `args.port` is ready: its token file is written (after the first
+/// credentials arrived) and it accepts connections.
+pub fn probe(args: &ProbeArgs, env: impl Fn(&str) -> Option<String>) -> Result<(), RunError> {
+    let Some(token_file) = args.auth_token_file.clone().or_else(|| {
+        env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+            .filter(|path| !path.trim().is_empty())
+            .map(PathBuf::from)
+    }) else {
+        return Err(RunError::Settings(SettingsError(
+            "probe needs the token file serve writes: pass --auth-token-file PATH".into(),
+        )));
+    };
+    let written = std::fs::metadata(&token_file).is_ok_and(|meta| meta.len() > 0);
+    if !written {
+        return Err(RunError::NotReady(format!(
+            "{} is not written yet: serve has no credentials yet (its log says why)",
+            token_file.display()
+        )));
+    }
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+    std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_secs(1)).map_err(
+        |error| RunError::NotReady(format!("nothing accepts connections on {address}: {error}")),
+    )?;
+    Ok(())
 }
 
 /// 127.0.0.1 must work; [::1] is added on the same port where the host has IPv6.

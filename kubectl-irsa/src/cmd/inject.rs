@@ -18,6 +18,7 @@ use crate::cmd;
 use crate::error::CliError;
 use crate::injection::{self, Injection};
 use crate::manifests::{self, Visit};
+use crate::sidecar::Sidecar;
 
 /// Where roles come from when --role-arn is not given.
 enum Roles {
@@ -32,6 +33,20 @@ enum Roles {
 
 pub async fn run(flags: &KubeFlags, args: &InjectArgs) -> Result<(), CliError> {
     let fixed_role: Option<RoleArn> = args.role_arn.as_deref().map(str::parse).transpose()?;
+    if args
+        .serve
+        .as_ref()
+        .is_some_and(|image| image.trim().is_empty())
+    {
+        return Err(CliError::Usage(
+            "--serve needs the image that runs irsa-credential-process, such as registry.example.com/irsa-credential-process:0.1.0 (build it from irsa-credential-process/Dockerfile)".into(),
+        ));
+    }
+    if args.serve.is_some() && args.serve_port == 0 {
+        return Err(CliError::Usage(
+            "--serve-port 0 cannot be written into a pod: give a fixed port such as 9121".into(),
+        ));
+    }
     let mut documents = Vec::new();
     for path in &args.filenames {
         documents.extend(read_manifests(path)?);
@@ -122,6 +137,10 @@ pub async fn run(flags: &KubeFlags, args: &InjectArgs) -> Result<(), CliError> {
                     .get(&keys.sts_regional_endpoints())
                     .is_some_and(|v| v == "true"),
                 credential_process: args.credential_process,
+                serve: args.serve.as_ref().map(|image| Sidecar {
+                    image: image.clone(),
+                    port: args.serve_port,
+                }),
             };
             let skip: Vec<&str> = site
                 .annotations

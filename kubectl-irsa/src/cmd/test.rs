@@ -78,6 +78,7 @@ pub async fn run(flags: &KubeFlags, args: &TestArgs) -> Result<(), CliError> {
                 .get(&keys.sts_regional_endpoints())
                 .is_some_and(|v| v == "true"),
             credential_process: false,
+            serve: None,
         };
         pod = with_injection(pod, &injection)?;
     }

@@ -1,0 +1,104 @@
+//! `inject --serve`: irsa-credential-process as a native sidecar (an init container with
+//! `restartPolicy: Always`, Kubernetes 1.29 and later) serving the container credentials
+//! endpoint on the pod's loopback, and the env that points the app containers at it. The app
+//! never sees the ServiceAccount token: only the sidecar mounts it.
+
+use serde_json::{Map, Value, json};
+
+use crate::injection::array;
+
+/// The sidecar's container name.
+pub const NAME: &str = "irsa-credentials";
+/// The in-memory volume holding the Authorization token the app must send.
+pub const VOLUME: &str = "irsa-serve";
+pub const MOUNT_PATH: &str = "/var/run/irsa";
+pub const AUTH_TOKEN_FILE: &str = "/var/run/irsa/auth-token";
+
+/// Where the image built from `irsa-credential-process/Dockerfile` has the helper (its
+/// ENTRYPOINT).
+pub const HELPER_IN_IMAGE: &str = "/irsa-credential-process";
+
+/// Which image runs `serve`, and on which loopback port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sidecar {
+    pub image: String,
+    pub port: u16,
+}
+
+/// Adds the volume and the sidecar (first among the init containers, so that the other init
+/// containers have credentials too) unless a container named [`NAME`] is there; returns it.
+pub fn add<'a>(spec: &'a mut Map<String, Value>, sidecar: &Sidecar) -> &'a mut Value {
+    let volumes = array(spec.entry("volumes").or_insert_with(|| json!([])));
+    if !volumes.iter().any(|v| v["name"] == VOLUME) {
+        volumes.push(
+            json!({ "name": VOLUME, "emptyDir": { "medium": "Memory", "sizeLimit": "1Mi" } }),
+        );
+    }
+    // The token file is 0600: the sidecar runs as the app's user to let the app read it.
+    let app_user = spec
+        .get("containers")
+        .and_then(|containers| containers.get(0))
+        .and_then(|app| app.get("securityContext"))
+        .map(|context| {
+            ["runAsUser", "runAsGroup"]
+                .into_iter()
+                .filter_map(|key| Some((key.to_string(), context.get(key)?.clone())))
+                .collect::<Map<String, Value>>()
+        })
+        .unwrap_or_default();
+    let port = sidecar.port.to_string();
+    let init = array(spec.entry("initContainers").or_insert_with(|| json!([])));
+    let index = match init.iter().position(|c| c["name"] == NAME) {
+        Some(index) => index,
+        None => {
+            let mut security = json!({ "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true, "capabilities": { "drop": ["ALL"] } });
+            if let Some(security) = security.as_object_mut() {
+                security.extend(app_user);
+            }
+            init.insert(
+                0,
+                json!({
+                    "name": NAME,
+                    "image": sidecar.image,
+                    "restartPolicy": "Always",
+                    "args": ["serve", "--port", port, "--auth-token-file", AUTH_TOKEN_FILE],
+                    "startupProbe": { "exec": { "command": [
+                        HELPER_IN_IMAGE, "probe", "--port", port, "--auth-token-file", AUTH_TOKEN_FILE,
+                    ]}, "periodSeconds": 1, "failureThreshold": 60 },
+                    "resources": { "requests": { "cpu": "10m", "memory": "16Mi" }, "limits": { "memory": "64Mi" } },
+                    "securityContext": security,
+                    "volumeMounts": [{ "name": VOLUME, "mountPath": MOUNT_PATH }],
+                }),
+            );
+            0
+        }
+    };
+    &mut init[index]
+}
+
+/// Points an app container at the sidecar: the endpoint, the token file, the volume read-only.
+pub fn point_at(container: &mut Value, sidecar: &Sidecar) {
+    let Some(container) = container.as_object_mut() else {
+        return;
+    };
+    let env = [
+        (
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            format!("http://127.0.0.1:{}/v1/credentials", sidecar.port),
+        ),
+        (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+            AUTH_TOKEN_FILE.to_string(),
+        ),
+    ];
+    let variables = array(container.entry("env").or_insert_with(|| json!([])));
+    for (name, value) in env {
+        if !variables.iter().any(|v| v["name"] == name) {
+            variables.push(json!({ "name": name, "value": value }));
+        }
+    }
+    let mounts = array(container.entry("volumeMounts").or_insert_with(|| json!([])));
+    if !mounts.iter().any(|m| m["mountPath"] == MOUNT_PATH) {
+        mounts.push(json!({ "name": VOLUME, "mountPath": MOUNT_PATH, "readOnly": true }));
+    }
+}

@@ -1,0 +1,270 @@
+//! `inject --serve`: the helper as a native sidecar. The shape of the pod it writes, and the
+//! sidecar's own command and startupProbe run for real against the fault STS, with the app's
+//! env then fetching credentials from it.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Cluster, ROLE, Run};
+use serde_json::Value;
+use tests::FakeSts;
+
+const IMAGE: &str = "registry.example.com/irsa-credential-process:0.1.0";
+const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: cart, namespace: shop}\nspec:\n  template:\n    spec:\n      serviceAccountName: cart\n      initContainers: [{name: migrate, image: migrate}]\n      containers:\n      - name: app\n        image: app\n        securityContext: {runAsUser: 1000, runAsGroup: 3000}\n";
+
+fn inject(cluster: &Cluster, args: &[&str], stdin: &str) -> Run {
+    common::with_stdin(
+        cluster.plugin(&[&["inject", "-f", "-", "--role-arn", ROLE], args].concat()),
+        stdin,
+    )
+}
+
+fn pod_spec(yaml: &str) -> Value {
+    let document: Value = serde_norway::from_str(yaml).unwrap();
+    document["spec"]["template"]["spec"].clone()
+}
+
+fn env(container: &Value, name: &str) -> Option<String> {
+    container["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == name)?["value"]
+        .as_str()
+        .map(String::from)
+}
+
+fn mounts(container: &Value) -> Vec<String> {
+    container["volumeMounts"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|m| m["mountPath"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_sidecar_holds_the_token_and_the_app_gets_the_endpoint() {
+    let cluster = Cluster::start();
+    let run = inject(&cluster, &["--serve", IMAGE], DEPLOYMENT);
+    let yaml = run.ok().stdout.clone();
+    let spec = pod_spec(&yaml);
+
+    let sidecar = &spec["initContainers"][0];
+    assert_eq!(
+        sidecar["name"], "irsa-credentials",
+        "first, so init containers have it too"
+    );
+    assert_eq!(sidecar["image"], IMAGE);
+    assert_eq!(sidecar["restartPolicy"], "Always", "a native sidecar");
+    assert_eq!(
+        strings(&sidecar["args"]),
+        [
+            "serve",
+            "--port",
+            "9121",
+            "--auth-token-file",
+            "/var/run/irsa/auth-token"
+        ]
+    );
+    assert_eq!(env(sidecar, "AWS_ROLE_ARN").as_deref(), Some(ROLE));
+    assert!(mounts(sidecar).contains(&"/var/run/secrets/eks.amazonaws.com/serviceaccount".into()));
+    assert!(mounts(sidecar).contains(&"/var/run/irsa".into()));
+    assert_eq!(
+        sidecar["securityContext"]["runAsUser"], 1000,
+        "the app's user reads the 0600 token"
+    );
+    assert_eq!(sidecar["securityContext"]["runAsGroup"], 3000);
+    assert_eq!(sidecar["securityContext"]["readOnlyRootFilesystem"], true);
+
+    for app in [&spec["initContainers"][1], &spec["containers"][0]] {
+        assert_eq!(
+            env(app, "AWS_CONTAINER_CREDENTIALS_FULL_URI").as_deref(),
+            Some("http://127.0.0.1:9121/v1/credentials"),
+            "{app}"
+        );
+        assert_eq!(
+            env(app, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE").as_deref(),
+            Some("/var/run/irsa/auth-token")
+        );
+        assert_eq!(
+            env(app, "AWS_ROLE_ARN"),
+            None,
+            "the app does not see the role's token"
+        );
+        assert_eq!(mounts(app), ["/var/run/irsa"]);
+        assert_eq!(app["volumeMounts"][0]["readOnly"], true);
+    }
+    let volumes: Vec<&str> = spec["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(volumes, ["aws-iam-token", "irsa-serve"]);
+    assert_eq!(spec["volumes"][1]["emptyDir"]["medium"], "Memory");
+
+    let again = inject(&cluster, &["--serve", IMAGE], &yaml);
+    assert_eq!(again.ok().stdout, yaml, "injecting twice changes nothing");
+}
+
+#[test]
+fn bad_serve_flags_are_refused() {
+    let cluster = Cluster::start();
+    inject(&cluster, &["--serve", " "], DEPLOYMENT).fails(2, "--serve needs the image");
+    inject(
+        &cluster,
+        &["--serve", IMAGE, "--serve-port", "0"],
+        DEPLOYMENT,
+    )
+    .fails(2, "--serve-port 0");
+    let both = inject(
+        &cluster,
+        &["--serve", IMAGE, "--credential-process"],
+        DEPLOYMENT,
+    );
+    assert_eq!(both.code, 2, "{}", both.stderr);
+    assert!(
+        both.stderr.contains("cannot be used with"),
+        "{}",
+        both.stderr
+    );
+}
+
+#[test]
+fn the_image_puts_the_helper_where_the_probe_runs_it() {
+    let dockerfile = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../irsa-credential-process/Dockerfile"),
+    )
+    .unwrap();
+    assert!(
+        dockerfile.contains(r#"ENTRYPOINT ["/irsa-credential-process"]"#),
+        "the sidecar's startupProbe runs /irsa-credential-process"
+    );
+}
+
+/// The sidecar's command and startupProbe, run here as written in the manifest (paths moved
+/// into a temporary directory), then the app's env used to fetch the credentials.
+#[test]
+fn the_sidecar_command_serves_what_the_app_env_asks_for() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let cluster = Cluster::start();
+    let run = inject(
+        &cluster,
+        &["--serve", IMAGE, "--serve-port", &port],
+        DEPLOYMENT,
+    );
+    let spec = pod_spec(&run.ok().stdout);
+    let sidecar = &spec["initContainers"][0];
+    let app = &spec["containers"][0];
+
+    let dir = tempfile::tempdir().unwrap();
+    let moved = |text: String| {
+        text.replace("/var/run/irsa", dir.path().to_str().unwrap())
+            .replace("/irsa-credential-process", helper().to_str().unwrap())
+    };
+    let token = dir.path().join("token");
+    std::fs::write(
+        &token,
+        "header.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6c2hvcDpjYXJ0In0.sig",
+    )
+    .unwrap();
+    let sts = FakeSts::start(vec![]);
+    let sidecar_env = |command: &mut Command| {
+        command
+            .env_clear()
+            .env("AWS_ROLE_ARN", env(sidecar, "AWS_ROLE_ARN").unwrap())
+            .env("AWS_WEB_IDENTITY_TOKEN_FILE", &token)
+            .env("AWS_ENDPOINT_URL_STS", sts.url())
+            .env("AWS_REGION", "us-west-2")
+            .env("HOSTNAME", "cart-7d9f-abcde");
+    };
+
+    let probe_argv: Vec<String> = strings(&sidecar["startupProbe"]["exec"]["command"])
+        .into_iter()
+        .map(moved)
+        .collect();
+    let probe = || {
+        let mut command = Command::new(&probe_argv[0]);
+        command.args(&probe_argv[1..]);
+        sidecar_env(&mut command);
+        command.output().unwrap()
+    };
+    let before = probe();
+    assert!(
+        !before.status.success(),
+        "not ready before the sidecar runs"
+    );
+    assert!(String::from_utf8_lossy(&before.stderr).contains("not ready"));
+
+    let mut server = Command::new(helper());
+    server
+        .args(strings(&sidecar["args"]).into_iter().map(moved))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    sidecar_env(&mut server);
+    let mut server = KillOnDrop(server.spawn().unwrap());
+    let start = Instant::now();
+    while !probe().status.success() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the startupProbe never passed"
+        );
+        assert!(server.0.try_wait().unwrap().is_none(), "the sidecar exited");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let url = env(app, "AWS_CONTAINER_CREDENTIALS_FULL_URI").unwrap();
+    let token_file = moved(env(app, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE").unwrap());
+    let auth = std::fs::read_to_string(token_file).unwrap();
+    let mut response = ureq::get(&url)
+        .header("Authorization", auth.trim())
+        .call()
+        .unwrap();
+    let body: Value = serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(body["AccessKeyId"], sts.issued()[0].access_key_id.as_str());
+    assert_eq!(sts.requests()[0].role_arn, ROLE);
+    let _ = server.0.kill();
+}
+
+fn helper() -> std::path::PathBuf {
+    let path = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("irsa-credential-process");
+    assert!(
+        path.is_file(),
+        "{} is missing: `cargo test --workspace` builds it",
+        path.display()
+    );
+    path
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
