@@ -89,7 +89,7 @@ fn concurrent_readers_never_see_a_partial_file() {
     let padding: String = (0..4000).map(|i| format!("# note {i}\n")).collect();
     let others = format!("{OTHERS}{padding}");
     std::fs::write(&file, &others).unwrap();
-    let mut child = update(&pod, &file, &["--profile", "app"])
+    let child = update(&pod, &file, &["--profile", "app"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
