@@ -45,6 +45,11 @@ fn empty_root(extra: &[(&str, &str)]) -> tempfile::TempDir {
 
 /// Runs the binary chrooted into `root` with nothing in its environment but `env`.
 fn run_in(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
+    Run::from(chrooted(root, env, args).output().unwrap())
+}
+
+/// The command that runs the binary chrooted into `root`.
+fn chrooted(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
     // The environment is cleared below, so the programs are found here, on this PATH.
     let mut command = if rustix::process::geteuid().is_root() {
         Command::new(which("chroot"))
@@ -60,7 +65,7 @@ fn run_in(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
         .args(args)
         .env_clear()
         .envs(env.iter().copied());
-    Run::from(command.output().unwrap())
+    command
 }
 
 fn which(program: &str) -> PathBuf {
@@ -169,4 +174,47 @@ fn without_home_or_passwd_it_warns_once_and_answers_from_sts() {
     run.credentials();
     assert_eq!(run.stderr.matches("warning:").count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("no cache directory"), "{}", run.stderr);
+}
+
+#[test]
+#[ignore = "needs the static release build; tests/run builds it and runs this"]
+fn serves_in_an_empty_root() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let sts = FakeSts::start(vec![]);
+    let root = empty_root(&[("etc/hosts", "127.0.0.1 localhost sts.pod.test\n")]);
+    let endpoint = format!("http://sts.pod.test:{}", sts.port());
+    let args = [
+        "--endpoint-url",
+        &endpoint,
+        "serve",
+        "--port",
+        "0",
+        "--auth-token-file",
+        "/auth-token",
+    ];
+    let mut child = chrooted(root.path(), &[], &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first_line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first_line)
+        .unwrap();
+    let url = first_line
+        .trim()
+        .strip_prefix("export AWS_CONTAINER_CREDENTIALS_FULL_URI=")
+        .unwrap_or_else(|| panic!("{first_line:?}"))
+        .trim_matches('\'');
+    let token = fs::read_to_string(root.path().join("auth-token")).unwrap();
+    let answer = ureq::get(url)
+        .header("Authorization", token.trim())
+        .call()
+        .map(|mut response| response.body_mut().read_to_string().unwrap());
+    let _ = child.kill();
+    let _ = child.wait();
+    let body: serde_json::Value = serde_json::from_str(&answer.unwrap()).unwrap();
+    assert_eq!(body["AccessKeyId"], sts.issued()[0].access_key_id.as_str());
 }
