@@ -76,6 +76,13 @@ pub fn add<'a>(spec: &'a mut Map<String, Value>, sidecar: &Sidecar) -> &'a mut V
     &mut init[index]
 }
 
+/// Whether the pod, or its first container (whose user the sidecar copies), names the user it
+/// runs as: only then do the sidecar and the app share the user that may read the token file.
+pub fn runs_as_a_known_user(spec: &Value) -> bool {
+    spec["securityContext"]["runAsUser"].is_number()
+        || spec["containers"][0]["securityContext"]["runAsUser"].is_number()
+}
+
 /// Points an app container at the sidecar: the endpoint, the token file, the volume read-only.
 pub fn point_at(container: &mut Value, sidecar: &Sidecar) {
     let Some(container) = container.as_object_mut() else {

@@ -60,6 +60,11 @@ fn the_sidecar_holds_the_token_and_the_app_gets_the_endpoint() {
     let cluster = Cluster::start();
     let run = inject(&cluster, &["--serve", IMAGE], DEPLOYMENT);
     let yaml = run.ok().stdout.clone();
+    assert!(
+        !run.stderr.contains("runAsUser"),
+        "the app names its user: {}",
+        run.stderr
+    );
     let spec = pod_spec(&yaml);
 
     let sidecar = &spec["initContainers"][0];
@@ -118,6 +123,22 @@ fn the_sidecar_holds_the_token_and_the_app_gets_the_endpoint() {
 
     let again = inject(&cluster, &["--serve", IMAGE], &yaml);
     assert_eq!(again.ok().stdout, yaml, "injecting twice changes nothing");
+}
+
+#[test]
+fn a_pod_without_a_user_gets_a_note() {
+    let cluster = Cluster::start();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: app, namespace: shop}\nspec:\n  serviceAccountName: cart\n  containers: [{name: app, image: app}]\n";
+    let run = inject(&cluster, &["--serve", IMAGE], pod);
+    run.ok();
+    assert!(
+        run.stderr.contains("Note: Pod/app: no runAsUser"),
+        "{}",
+        run.stderr
+    );
+    let with_pod_user = pod.replace("spec:\n", "spec:\n  securityContext: {runAsUser: 1000}\n");
+    let run = inject(&cluster, &["--serve", IMAGE], &with_pod_user);
+    assert!(!run.ok().stderr.contains("runAsUser"), "{}", run.stderr);
 }
 
 #[test]

@@ -18,7 +18,7 @@ use crate::cmd;
 use crate::error::CliError;
 use crate::injection::{self, Injection};
 use crate::manifests::{self, Visit};
-use crate::sidecar::Sidecar;
+use crate::sidecar::{self, Sidecar};
 
 /// Where roles come from when --role-arn is not given.
 enum Roles {
@@ -149,6 +149,12 @@ pub async fn run(flags: &KubeFlags, args: &InjectArgs) -> Result<(), CliError> {
                 .map(|list| list.split(',').map(str::trim).collect())
                 .unwrap_or_default();
             injection::inject(site.spec, &injection, &skip);
+            if args.serve.is_some() && !sidecar::runs_as_a_known_user(site.spec) {
+                notes.push(format!(
+                    "{}: no runAsUser in the pod or its first container: the sidecar writes its token file 0600 as its image's user (65532 for irsa-credential-process/Dockerfile), so the app must run as that user too; set spec.securityContext.runAsUser",
+                    site.object
+                ));
+            }
             if args.credential_process {
                 helper_namespaces.insert(namespace);
             }
