@@ -49,7 +49,8 @@ fn kubectl_completes_verbs_namespaces_and_service_accounts() {
     cluster
         .fake
         .add_service_account("shop", "cart", &[("eks.amazonaws.com/role-arn", ROLE)]);
-    // kubectl finds the plugin and its completion script on PATH, as krew installs them.
+    // kubectl finds the plugin and its completion script on PATH, as the README installs them
+    // (krew links only the plugin; the manifest's caveat copies the script).
     let bin = cluster.dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     std::fs::copy(env!("CARGO_BIN_EXE_kubectl-irsa"), bin.join("kubectl-irsa")).unwrap();
