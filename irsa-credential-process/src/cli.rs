@@ -61,7 +61,8 @@ pub struct ServeArgs {
 
     /// Also serve the IMDSv2 contract (PUT /latest/api/token, then
     /// /latest/meta-data/iam/security-credentials/), for tools that only know instance
-    /// metadata. Point them at it with AWS_EC2_METADATA_SERVICE_ENDPOINT.
+    /// metadata. Point them at it with AWS_EC2_METADATA_SERVICE_ENDPOINT. IMDS has no
+    /// Authorization header: every process that reaches the loopback gets the credentials.
     #[arg(long)]
     pub imds: bool,
 }

@@ -14,8 +14,13 @@ pub const KEYS: [&str; 3] = [
 
 /// `contents` with `[profile]` holding `values` (for [`KEYS`]): existing keys are replaced in
 /// place, missing ones appended to the section, a missing section appended to the file. Other
-/// lines, other keys of the profile, and other profiles are kept byte for byte.
+/// lines, other keys of the profile, and other profiles are kept, as are CRLF line endings.
 pub fn set_profile(contents: &str, profile: &str, values: &[(&str, &str); 3]) -> String {
+    let newline = if contents.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
     let mut out: Vec<String> = Vec::new();
     let mut in_section = false;
     let mut found_section = false;
@@ -61,19 +66,26 @@ pub fn set_profile(contents: &str, profile: &str, values: &[(&str, &str); 3]) ->
         out.push(format!("[{profile}]"));
         out.extend(values.iter().map(|(key, value)| format!("{key} = {value}")));
     }
-    let mut text = out.join("\n");
-    text.push('\n');
+    let mut text = out.join(newline);
+    text.push_str(newline);
     text
 }
 
-/// `[name]` (spaces inside allowed), else `None`.
+/// `[name]`, with spaces inside and a comment after it allowed (as botocore and the Rust SDK
+/// read it), else `None`.
 fn section_name(line: &str) -> Option<&str> {
-    let line = line.trim();
-    line.strip_prefix('[')?.strip_suffix(']').map(str::trim)
+    let (name, after) = line.trim_start().strip_prefix('[')?.split_once(']')?;
+    let after = after.trim_start();
+    (after.is_empty() || after.starts_with(['#', ';'])).then(|| name.trim())
 }
 
+/// Which of `values` the line sets: `key = value` or botocore's `key: value`. An indented line
+/// continues the previous value and sets nothing.
 fn key_index(line: &str, values: &[(&str, &str); 3]) -> Option<usize> {
-    let (key, _) = line.split_once('=')?;
+    if line.starts_with([' ', '\t']) {
+        return None;
+    }
+    let key = &line[..line.find(['=', ':'])?];
     let key = key.trim();
     values
         .iter()
@@ -130,6 +142,38 @@ mod tests {
             after.starts_with("[default]\naws_access_key_id = A\n\n[app]\n"),
             "{after}"
         );
+    }
+
+    #[test]
+    fn a_comment_after_a_header_still_starts_a_section() {
+        let before = "[default]\naws_access_key_id = D\n[other] # note\naws_access_key_id = O\n";
+        let after = set_profile(before, "default", &VALUES);
+        assert!(
+            after.ends_with("[other] # note\naws_access_key_id = O\n"),
+            "the other profile is untouched: {after}"
+        );
+        assert!(after.starts_with("[default]\naws_access_key_id = ASIANEW\naws_secret_access_key = secret-new\naws_session_token = token-new\n[other]"), "{after}");
+    }
+
+    #[test]
+    fn colon_keys_are_replaced_not_duplicated_and_continuations_kept() {
+        let before = "[app]\naws_access_key_id: OLD\ns3 =\n  aws_session_token = nested\n";
+        let after = set_profile(before, "app", &VALUES);
+        assert_eq!(
+            after,
+            "[app]\naws_access_key_id = ASIANEW\ns3 =\n  aws_session_token = nested\naws_secret_access_key = secret-new\naws_session_token = token-new\n"
+        );
+    }
+
+    #[test]
+    fn crlf_files_stay_crlf() {
+        let after = set_profile("[default]\r\nregion = x\r\n", "app", &VALUES);
+        assert_eq!(
+            after.matches("\r\n").count(),
+            after.matches('\n').count(),
+            "{after:?}"
+        );
+        assert!(after.starts_with("[default]\r\nregion = x\r\n\r\n[app]\r\n"));
     }
 
     #[test]

@@ -53,7 +53,11 @@ pub enum RunError {
         source: std::io::Error,
     },
     #[error(
-        "cannot write the credentials file {path}: {source}; give --credentials-file (or AWS_SHARED_CREDENTIALS_FILE) a path in a writable directory"
+        "the authorization token file {path} holds a newline, a space or a non-ASCII byte, which SDKs cannot send in the Authorization header: write the token alone, such as printf %s TOKEN > {path}"
+    )]
+    AuthTokenInvalid { path: String },
+    #[error(
+        "cannot update the credentials file {path}: {source}; it must be UTF-8 text in a writable directory (--credentials-file or AWS_SHARED_CREDENTIALS_FILE)"
     )]
     CredentialsFile {
         path: String,
@@ -74,7 +78,7 @@ impl RunError {
     /// 2 for bad input (as clap uses for usage), 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Settings(_) => 2,
+            RunError::Settings(_) | RunError::AuthTokenInvalid { .. } => 2,
             RunError::Exec { .. } => 127,
             _ => 1,
         }

@@ -60,8 +60,9 @@ pub fn backoff(failures: u32) -> Duration {
 }
 
 /// Refreshes `current` ahead of expiry forever, handing each new set to `publish`. A failed
-/// refresh (or publish) is retried with backoff; `publish` is not called with anything worse
-/// than what it has, so the last good credentials stay in place.
+/// refresh or publish is retried with backoff; credentials fetched but not yet published are
+/// published again rather than fetched again while they last. Until a publish succeeds,
+/// `current` (the last good credentials) stays in place.
 pub async fn keep_fresh(
     exchanger: &Exchanger,
     session: &SessionName,
@@ -71,6 +72,7 @@ pub async fn keep_fresh(
     mut publish: impl FnMut(&Fresh) -> Result<(), String>,
 ) {
     let mut failures = 0u32;
+    let mut unpublished: Option<Fresh> = None;
     loop {
         let wait = if failures == 0 {
             let until = current.refresh_at(refresh_before) - OffsetDateTime::now_utc();
@@ -79,13 +81,21 @@ pub async fn keep_fresh(
             backoff(failures)
         };
         tokio::time::sleep(wait).await;
-        let outcome = match exchanger.fetch(session).await {
-            Ok(credentials) => {
-                current = Fresh::new(credentials);
-                publish(&current)
-            }
-            Err(message) => Err(message),
+        let now = OffsetDateTime::now_utc();
+        let fetched = match unpublished.take().filter(|fresh| fresh.usable(now)) {
+            Some(fresh) => Ok(fresh),
+            None => exchanger.fetch(session).await.map(Fresh::new),
         };
+        let outcome = fetched.and_then(|fresh| match publish(&fresh) {
+            Ok(()) => {
+                current = fresh;
+                Ok(())
+            }
+            Err(message) => {
+                unpublished = Some(fresh);
+                Err(message)
+            }
+        });
         match outcome {
             Ok(()) => {
                 failures = 0;
@@ -96,8 +106,7 @@ pub async fn keep_fresh(
             }
             Err(message) => {
                 failures += 1;
-                let now = OffsetDateTime::now_utc();
-                let kept = if current.usable(now) {
+                let kept = if current.usable(OffsetDateTime::now_utc()) {
                     format!(
                         "keeping the last good credentials, which expire {}",
                         rfc3339(current.credentials.expiration)

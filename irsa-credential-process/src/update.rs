@@ -43,6 +43,8 @@ impl UpdateConfig {
                     )
                 })?,
         };
+        // A symlink (as dotfile managers make) is followed: its target is updated, not replaced.
+        let credentials_file = std::fs::canonicalize(&credentials_file).unwrap_or(credentials_file);
         let parent = credentials_file
             .parent()
             .filter(|dir| !dir.as_os_str().is_empty())
@@ -59,12 +61,14 @@ impl UpdateConfig {
             .clone()
             .or_else(|| env("AWS_PROFILE"))
             .unwrap_or_else(|| "default".into());
+        // The characters the Rust SDK accepts in a credentials-file section name.
         let valid = !profile.is_empty()
-            && profile.trim() == profile
-            && !profile.contains(['[', ']', '\n', '\r', '#', ';']);
+            && profile
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c));
         if !valid {
             return Err(SettingsError(format!(
-                "--profile {profile:?} cannot be a section name: use letters, digits, '-', '_' or '.', such as default or app"
+                "--profile {profile:?} cannot be a profile name: use letters, digits and _-/.%@:+ only, such as default or app"
             )));
         }
         Ok(UpdateConfig {

@@ -126,7 +126,7 @@ fn default_token_file_lives_in_the_cache_directory_and_env_names_an_existing_one
 
     let mut pod = Pod::new(&sts.url());
     let shared = pod.dir.path().join("shared-token");
-    std::fs::write(&shared, "token-from-a-secret\n").unwrap();
+    std::fs::write(&shared, "token-from-a-secret").unwrap();
     pod.extra_env.push((
         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE".into(),
         shared.to_str().unwrap().into(),
@@ -184,7 +184,7 @@ fn keeps_the_last_good_credentials_through_an_outage_then_answers_500() {
     let first = server.credentials().json()["AccessKeyId"].clone();
 
     assert!(
-        eventually(Duration::from_secs(8), || sts.calls() >= 2),
+        eventually(Duration::from_secs(11), || sts.calls() >= 2),
         "a refresh was tried"
     );
     assert!(
@@ -211,8 +211,8 @@ fn keeps_the_last_good_credentials_through_an_outage_then_answers_500() {
             .contains("keeping the last good credentials")
     );
 
-    // Past expiry minus the margin (a quarter of the 10 s lifetime): 500 with a JSON error.
-    assert!(eventually(Duration::from_secs(6), || server
+    // Past that margin: 500 with a JSON error.
+    assert!(eventually(Duration::from_secs(10), || server
         .credentials()
         .status
         == 500));
@@ -240,6 +240,50 @@ fn fails_at_start_when_sts_refuses_and_writes_nothing() {
 }
 
 #[test]
+fn probe_passes_only_while_serve_hands_out_credentials() {
+    let sts = FakeSts::start(vec![]);
+    let pod = Pod::new(&sts.url());
+    let auth_file = pod.dir.path().join("auth-token");
+    let auth = auth_file.to_str().unwrap();
+    let probe = |port: &str| {
+        common::Run::from(
+            pod.helper(&["probe", "--port", port, "--auth-token-file", auth])
+                .output()
+                .unwrap(),
+        )
+    };
+    let before = probe("9");
+    assert_eq!(before.code, 1);
+    assert!(
+        before.failure().contains("is not written yet"),
+        "{}",
+        before.stderr
+    );
+
+    let server = serving(&pod, &["--auth-token-file", auth]);
+    let port = server
+        .url()
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    let ready = probe(port);
+    assert_eq!(ready.code, 0, "{}", ready.stderr);
+    assert!(
+        ready.stdout.is_empty() && ready.stderr.is_empty(),
+        "prints nothing, no secret"
+    );
+
+    // A token file that is not the server's: the server refuses, so not ready.
+    std::fs::write(&auth_file, "another-token").unwrap();
+    let refused = probe(port);
+    assert_eq!(refused.code, 1);
+    assert!(refused.failure().contains("403"), "{}", refused.stderr);
+}
+
+#[test]
 fn bad_input_fails_with_one_line_naming_the_fix() {
     let sts = FakeSts::start(vec![]);
     let pod = Pod::new(&sts.url());
@@ -252,6 +296,15 @@ fn bad_input_fails_with_one_line_naming_the_fix() {
         "{}",
         run.stderr
     );
+
+    let with_newline = pod.dir.path().join("from-a-secret");
+    std::fs::write(&with_newline, "token\n").unwrap();
+    let path = with_newline.to_str().unwrap();
+    let run = Serving::start(&pod, &["--auth-token-file", path])
+        .err()
+        .expect("refused");
+    assert_eq!(run.code, 2);
+    assert!(run.failure().contains("printf %s TOKEN"), "{}", run.stderr);
 
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();

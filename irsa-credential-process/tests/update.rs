@@ -193,3 +193,25 @@ fn bad_input_fails_with_one_line_naming_the_fix() {
     assert!(!file.exists() && !nowhere.exists(), "nothing written");
     assert_eq!(sts.calls(), 0, "bad input fails before STS is called");
 }
+
+#[test]
+fn a_symlinked_file_is_updated_where_it_points() {
+    let sts = FakeSts::start(vec![]);
+    let pod = Pod::new(&sts.url());
+    let target = pod.dir.path().join("dotfiles-credentials");
+    std::fs::write(&target, OTHERS).unwrap();
+    let link = pod.dir.path().join("credentials");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let run = Run::from(
+        update(&pod, &link, &["--profile", "app", "--once"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        link.symlink_metadata().unwrap().file_type().is_symlink(),
+        "still a link"
+    );
+    let text = std::fs::read_to_string(&target).unwrap();
+    assert!(text.starts_with(OTHERS) && text.contains("[app]"), "{text}");
+}

@@ -62,7 +62,30 @@ pub struct PodSite<'a> {
     pub service_account: String,
     /// The pod (template) annotations.
     pub annotations: serde_json::Map<String, Value>,
-    pub spec: &'a mut Value,
+    /// The pod, or the pod template: its `spec` is an object.
+    template: &'a mut Value,
+}
+
+impl PodSite<'_> {
+    /// The PodSpec.
+    pub fn spec(&mut self) -> &mut Value {
+        &mut self.template["spec"]
+    }
+
+    /// Sets a pod (template) annotation, creating `metadata.annotations` when needed.
+    pub fn annotate(&mut self, key: &str, value: &str) {
+        let metadata = &mut self.template["metadata"];
+        if !metadata.is_object() {
+            *metadata = Value::Object(Default::default());
+        }
+        let annotations = &mut metadata["annotations"];
+        if !annotations.is_object() {
+            *annotations = Value::Object(Default::default());
+        }
+        annotations[key] = Value::String(value.to_string());
+        self.annotations
+            .insert(key.to_string(), Value::String(value.to_string()));
+    }
 }
 
 /// What a document turned out to be.
@@ -106,23 +129,23 @@ fn collect<'a>(document: &'a mut Value, found: &mut Vec<Visit<'a>>) {
         .as_object()
         .cloned()
         .unwrap_or_default();
-    match template.get_mut("spec").filter(|spec| spec.is_object()) {
-        Some(spec) => {
-            let service_account = spec["serviceAccountName"]
-                .as_str()
-                .or_else(|| spec["serviceAccount"].as_str())
-                .unwrap_or("default")
-                .to_string();
-            found.push(Visit::Pod(PodSite {
-                object,
-                namespace,
-                service_account,
-                annotations,
-                spec,
-            }));
-        }
-        None => found.push(Visit::Other(object)),
+    let spec = &template["spec"];
+    if !spec.is_object() {
+        found.push(Visit::Other(object));
+        return;
     }
+    let service_account = spec["serviceAccountName"]
+        .as_str()
+        .or_else(|| spec["serviceAccount"].as_str())
+        .unwrap_or("default")
+        .to_string();
+    found.push(Visit::Pod(PodSite {
+        object,
+        namespace,
+        service_account,
+        annotations,
+        template,
+    }));
 }
 
 #[cfg(test)]

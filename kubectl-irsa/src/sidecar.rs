@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::injection::array;
+use crate::injection::{TOKEN_FILE_ENV, VOLUME as TOKEN_VOLUME, array};
 
 /// The sidecar's container name.
 pub const NAME: &str = "irsa-credentials";
@@ -39,6 +39,8 @@ pub fn add<'a>(spec: &'a mut Map<String, Value>, sidecar: &Sidecar) -> &'a mut V
         .get("containers")
         .and_then(|containers| containers.get(0))
         .and_then(|app| app.get("securityContext"))
+        // Root reads any file, and runAsNonRoot would refuse uid 0.
+        .filter(|context| context["runAsUser"] != 0)
         .map(|context| {
             ["runAsUser", "runAsGroup"]
                 .into_iter()
@@ -83,11 +85,34 @@ pub fn runs_as_a_known_user(spec: &Value) -> bool {
         || spec["containers"][0]["securityContext"]["runAsUser"].is_number()
 }
 
+/// The names of the containers and init containers other than the sidecar.
+pub fn app_container_names(spec: &Value) -> Vec<String> {
+    ["initContainers", "containers"]
+        .iter()
+        .filter_map(|key| spec[key].as_array())
+        .flatten()
+        .filter_map(|container| container["name"].as_str())
+        .filter(|name| *name != NAME)
+        .map(str::to_string)
+        .collect()
+}
+
 /// Points an app container at the sidecar: the endpoint, the token file, the volume read-only.
+/// The web-identity env and token mount an earlier `inject` gave it are taken away: the app
+/// would use them before the endpoint.
 pub fn point_at(container: &mut Value, sidecar: &Sidecar) {
     let Some(container) = container.as_object_mut() else {
         return;
     };
+    if let Some(variables) = container.get_mut("env").and_then(Value::as_array_mut) {
+        variables.retain(|v| v["name"] != "AWS_ROLE_ARN" && v["name"] != TOKEN_FILE_ENV);
+    }
+    if let Some(mounts) = container
+        .get_mut("volumeMounts")
+        .and_then(Value::as_array_mut)
+    {
+        mounts.retain(|m| m["name"] != TOKEN_VOLUME);
+    }
     let env = [
         (
             "AWS_CONTAINER_CREDENTIALS_FULL_URI",

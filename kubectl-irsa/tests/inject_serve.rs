@@ -121,8 +121,46 @@ fn the_sidecar_holds_the_token_and_the_app_gets_the_endpoint() {
     assert_eq!(volumes, ["aws-iam-token", "irsa-serve"]);
     assert_eq!(spec["volumes"][1]["emptyDir"]["medium"], "Memory");
 
+    let document: Value = serde_norway::from_str(&yaml).unwrap();
+    assert_eq!(
+        document["spec"]["template"]["metadata"]["annotations"]["eks.amazonaws.com/skip-containers"],
+        "migrate,app",
+        "where the EKS webhook runs, it must not hand the app the token"
+    );
+
     let again = inject(&cluster, &["--serve", IMAGE], &yaml);
     assert_eq!(again.ok().stdout, yaml, "injecting twice changes nothing");
+}
+
+#[test]
+fn serve_after_a_plain_inject_takes_the_token_away_from_the_app() {
+    let cluster = Cluster::start();
+    let plain = inject(&cluster, &[], DEPLOYMENT);
+    let served = inject(&cluster, &["--serve", IMAGE], &plain.ok().stdout);
+    let spec = pod_spec(&served.ok().stdout);
+    let app = &spec["containers"][0];
+    assert_eq!(env(app, "AWS_ROLE_ARN"), None);
+    assert_eq!(env(app, "AWS_WEB_IDENTITY_TOKEN_FILE"), None);
+    assert_eq!(mounts(app), ["/var/run/irsa"]);
+    assert!(env(app, "AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some());
+    assert_eq!(
+        env(&spec["initContainers"][0], "AWS_ROLE_ARN").as_deref(),
+        Some(ROLE)
+    );
+}
+
+#[test]
+fn a_root_app_does_not_make_the_sidecar_root() {
+    let cluster = Cluster::start();
+    let root = DEPLOYMENT.replace("runAsUser: 1000, runAsGroup: 3000", "runAsUser: 0");
+    let spec = pod_spec(&inject(&cluster, &["--serve", IMAGE], &root).ok().stdout);
+    let security = &spec["initContainers"][0]["securityContext"];
+    assert_eq!(
+        security["runAsUser"],
+        Value::Null,
+        "runAsNonRoot would refuse uid 0"
+    );
+    assert_eq!(security["runAsNonRoot"], true);
 }
 
 #[test]

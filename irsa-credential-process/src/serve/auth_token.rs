@@ -11,17 +11,39 @@ const TOKEN_BYTES: usize = 32;
 
 /// The token in `path` when the file has one (a restarted server keeps its clients working),
 /// else a new random token, written there atomically with mode 0600.
-pub fn load_or_create(path: &Path) -> Result<String, RunError> {
+#[cfg(test)]
+fn load_or_create(path: &Path) -> Result<String, RunError> {
+    match existing(path)? {
+        Some(token) => Ok(token),
+        None => create(path),
+    }
+}
+
+/// The token `path` holds; `None` when the file is missing or empty.
+pub fn existing(path: &Path) -> Result<Option<String>, RunError> {
+    match std::fs::read(path) {
+        // SDKs send the file's bytes as they are: a newline would make every request fail.
+        Ok(bytes) if !bytes.is_empty() => match String::from_utf8(bytes) {
+            Ok(token) if token.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(token)),
+            _ => Err(RunError::AuthTokenInvalid {
+                path: path.display().to_string(),
+            }),
+        },
+        Ok(_) => Ok(None),
+        Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(RunError::AuthToken {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+/// A new random token, written to `path` atomically with mode 0600.
+pub fn create(path: &Path) -> Result<String, RunError> {
     let failed = |source: std::io::Error| RunError::AuthToken {
         path: path.display().to_string(),
         source,
     };
-    match std::fs::read_to_string(path) {
-        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_string()),
-        Ok(_) => {}
-        Err(error) if error.kind() == ErrorKind::NotFound => {}
-        Err(error) => return Err(failed(error)),
-    }
     let token = random_token().map_err(failed)?;
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -64,8 +86,24 @@ mod tests {
     fn takes_a_token_someone_else_wrote() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token");
-        std::fs::write(&path, "from-a-secret\n").unwrap();
+        std::fs::write(&path, "from-a-secret").unwrap();
         assert_eq!(load_or_create(&path).unwrap(), "from-a-secret");
+    }
+
+    #[test]
+    fn refuses_a_token_that_sdks_could_not_send() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        for bad in ["with-newline\n", "a b", "tab\there"] {
+            std::fs::write(&path, bad).unwrap();
+            let error = load_or_create(&path).unwrap_err().to_string();
+            assert!(error.contains("printf %s"), "{bad:?}: {error}");
+            assert_eq!(
+                std::fs::read_to_string(&path).unwrap(),
+                bad,
+                "left as it was"
+            );
+        }
     }
 
     #[test]

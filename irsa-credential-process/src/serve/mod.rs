@@ -4,7 +4,10 @@
 
 mod auth_token;
 mod imds;
+mod probe;
 mod routes;
+
+pub use probe::probe;
 
 use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -13,13 +16,13 @@ use std::sync::Arc;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use irsa_sts::rfc3339;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::cache::Cache;
-use crate::cli::{ProbeArgs, ServeArgs};
+use crate::cli::ServeArgs;
 use crate::provider::RunError;
 use crate::refresh::{self, Fresh};
 use crate::report::Reporter;
@@ -28,6 +31,8 @@ use crate::sts::{self, Exchanger};
 
 /// The path of the container credentials endpoint.
 pub const CREDENTIALS_PATH: &str = "/v1/credentials";
+/// A connection that sends no complete request head within this is closed.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `serve`'s own settings, validated.
 #[derive(Clone, Debug)]
@@ -96,6 +101,7 @@ pub fn run(
         // Fail fast: a port in use, an STS refusal or an unwritable token file stops the start.
         let (ipv4, ipv6) = listen(config.port, reporter).await?;
         let port = ipv4.local_addr().map_or(config.port, |a| a.port());
+        let existing_token = auth_token::existing(&config.auth_token_file)?;
         let (session, _) = sts::session(settings)?;
         let exchanger = Exchanger::new(settings).map_err(RunError::Sts)?;
         let first = Fresh::new(exchanger.fetch(&session).await.map_err(RunError::Sts)?);
@@ -105,7 +111,10 @@ pub fn run(
                 source: std::io::Error::other(e.to_string()),
             })?;
         }
-        let auth_token = auth_token::load_or_create(&config.auth_token_file)?;
+        let auth_token = match existing_token {
+            Some(token) => token,
+            None => auth_token::create(&config.auth_token_file)?,
+        };
         let stop = refresh::stop_signal()?;
 
         let base = format!("http://127.0.0.1:{port}");
@@ -117,6 +126,11 @@ pub fn run(
             rfc3339(first.credentials.expiration)
         ));
 
+        if config.imds {
+            reporter.warn(
+                "--imds answers any process that reaches this loopback, without the Authorization token; use it only where every process in the pod may have these credentials",
+            );
+        }
         let (publisher, credentials) = watch::channel(first.clone());
         let shared = Arc::new(Shared {
             auth_token,
@@ -149,32 +163,6 @@ pub fn run(
     })
 }
 
-/// Whether a `serve` on `args.port` is ready: its token file is written (after the first
-/// credentials arrived) and it accepts connections.
-pub fn probe(args: &ProbeArgs, env: impl Fn(&str) -> Option<String>) -> Result<(), RunError> {
-    let Some(token_file) = args.auth_token_file.clone().or_else(|| {
-        env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
-            .filter(|path| !path.trim().is_empty())
-            .map(PathBuf::from)
-    }) else {
-        return Err(RunError::Settings(SettingsError(
-            "probe needs the token file serve writes: pass --auth-token-file PATH".into(),
-        )));
-    };
-    let written = std::fs::metadata(&token_file).is_ok_and(|meta| meta.len() > 0);
-    if !written {
-        return Err(RunError::NotReady(format!(
-            "{} is not written yet: serve has no credentials yet (its log says why)",
-            token_file.display()
-        )));
-    }
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-    std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_secs(1)).map_err(
-        |error| RunError::NotReady(format!("nothing accepts connections on {address}: {error}")),
-    )?;
-    Ok(())
-}
-
 /// 127.0.0.1 must work; [::1] is added on the same port where the host has IPv6.
 async fn listen(
     port: u16,
@@ -200,9 +188,14 @@ async fn listen(
 
 /// The lines to `eval` (or to copy into the app's env), on stdout; nothing secret.
 fn print_env(base: &str, config: &ServeConfig) {
+    // Single quotes for `eval`; a quote inside is closed, escaped and reopened.
+    let token_file = config
+        .auth_token_file
+        .display()
+        .to_string()
+        .replace('\'', "'\\''");
     let mut lines = format!(
-        "export AWS_CONTAINER_CREDENTIALS_FULL_URI='{base}{CREDENTIALS_PATH}'\nexport AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE='{}'\n",
-        config.auth_token_file.display()
+        "export AWS_CONTAINER_CREDENTIALS_FULL_URI='{base}{CREDENTIALS_PATH}'\nexport AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE='{token_file}'\n"
     );
     if config.imds {
         lines.push_str(&format!(
@@ -232,6 +225,8 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
             let service = service_fn(move |request| routes::handle(request, shared.clone()));
             // A client that hangs up mid-request is its own business.
             let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });

@@ -12,6 +12,7 @@ pub struct Serving {
     /// The `export NAME='value'` lines it printed, as pairs.
     pub env: Vec<(String, String)>,
     stderr: Arc<Mutex<String>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
     agent: ureq::Agent,
 }
 
@@ -42,7 +43,7 @@ impl Serving {
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut pipe = child.stderr.take().unwrap();
         let sink = stderr.clone();
-        std::thread::spawn(move || {
+        let stderr_reader = std::thread::spawn(move || {
             let mut buffer = [0u8; 4096];
             while let Ok(n @ 1..) = pipe.read(&mut buffer) {
                 sink.lock()
@@ -58,7 +59,7 @@ impl Serving {
             let mut line = String::new();
             if stdout.read_line(&mut line).unwrap() == 0 {
                 let status = child.wait().unwrap();
-                std::thread::sleep(std::time::Duration::from_millis(100));
+                stderr_reader.join().unwrap();
                 return Err(Run {
                     code: status.code().unwrap_or(-1),
                     stdout: printed,
@@ -81,6 +82,7 @@ impl Serving {
             child: Some(child),
             env,
             stderr,
+            stderr_reader: Some(stderr_reader),
             agent,
         })
     }
@@ -140,7 +142,10 @@ impl Serving {
         let pid = rustix::process::Pid::from_child(&child);
         rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
         let status = child.wait().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        // All of stderr, to its end, before anything is asserted on it.
+        if let Some(reader) = self.stderr_reader.take() {
+            reader.join().unwrap();
+        }
         Run {
             code: status.code().unwrap_or(-1),
             stdout: String::new(),

@@ -91,7 +91,7 @@ pub async fn run(flags: &KubeFlags, args: &InjectArgs) -> Result<(), CliError> {
     let mut helper_namespaces = BTreeSet::new();
     for document in &mut documents {
         for visit in manifests::pods(document) {
-            let site = match visit {
+            let mut site = match visit {
                 Visit::Pod(site) => site,
                 Visit::Other(object) => {
                     notes.push(format!("{object}: not a workload, left as it is"));
@@ -142,18 +142,34 @@ pub async fn run(flags: &KubeFlags, args: &InjectArgs) -> Result<(), CliError> {
                     port: args.serve_port,
                 }),
             };
-            let skip: Vec<&str> = site
+            let mut skip: Vec<String> = site
                 .annotations
                 .get(&skip_key)
                 .and_then(Value::as_str)
-                .map(|list| list.split(',').map(str::trim).collect())
+                .map(|list| {
+                    list.split(',')
+                        .map(|name| name.trim().to_string())
+                        .filter(|name| !name.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default();
-            injection::inject(site.spec, &injection, &skip);
-            if args.serve.is_some() && !sidecar::runs_as_a_known_user(site.spec) {
-                notes.push(format!(
-                    "{}: no runAsUser in the pod or its first container: the sidecar writes its token file 0600 as its image's user (65532 for irsa-credential-process/Dockerfile), so the app must run as that user too; set spec.securityContext.runAsUser",
-                    site.object
-                ));
+            let skipped: Vec<&str> = skip.iter().map(String::as_str).collect();
+            injection::inject(site.spec(), &injection, &skipped);
+            if args.serve.is_some() {
+                // The EKS webhook, where it runs, would hand the app the token anyway: it must
+                // skip every container but the sidecar.
+                for name in sidecar::app_container_names(site.spec()) {
+                    if !skip.contains(&name) {
+                        skip.push(name);
+                    }
+                }
+                site.annotate(&skip_key, &skip.join(","));
+                if !sidecar::runs_as_a_known_user(site.spec()) {
+                    notes.push(format!(
+                        "{}: no runAsUser in the pod or its first container: the sidecar writes its token file 0600 as its image's user (65532 for irsa-credential-process/Dockerfile), so the app must run as that user too; set spec.securityContext.runAsUser",
+                        site.object
+                    ));
+                }
             }
             if args.credential_process {
                 helper_namespaces.insert(namespace);
