@@ -3,19 +3,11 @@
 //! workspace's toolchain and sources, the static build tests/run tests, and an empty final image
 //! that runs the binary as a numeric non-root user.
 
+mod common;
+
+use common::{read, repo};
+
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .into()
-}
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(repo().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 /// `key = "value"` from the `[workspace.package]` section of the root Cargo.toml.
 fn workspace_package(key: &str) -> String {
@@ -148,4 +140,15 @@ fn cargo_toml_members() -> Vec<String> {
         .split(',')
         .map(|m| m.trim().trim_matches('"').to_string())
         .collect()
+}
+
+/// `kubectl irsa inject --serve` runs `/irsa-credential-process probe` as the sidecar's
+/// startupProbe: the image must hold the helper there.
+#[test]
+fn the_image_puts_the_helper_where_the_sidecar_probe_runs_it() {
+    let dockerfile = read("irsa-credential-process/Dockerfile");
+    assert!(
+        dockerfile.contains(r#"ENTRYPOINT ["/irsa-credential-process"]"#),
+        "{dockerfile}"
+    );
 }

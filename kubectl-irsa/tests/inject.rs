@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Cluster, ROLE, Run};
+use common::{Cluster, ROLE, Run, env};
 use serde_json::Value;
 
 const TOKEN_FILE: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token";
@@ -51,15 +51,6 @@ fn pod_specs(documents: &[Value]) -> Vec<&Value> {
         specs.push(spec);
     }
     specs
-}
-
-fn env(container: &Value, name: &str) -> Option<String> {
-    container["env"]
-        .as_array()?
-        .iter()
-        .find(|e| e["name"] == name)?["value"]
-        .as_str()
-        .map(String::from)
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Cluster, ROLE, Run};
+use common::{Cluster, ROLE, Run, env};
 use serde_json::Value;
 use tests::FakeSts;
 
@@ -24,15 +24,6 @@ fn inject(cluster: &Cluster, args: &[&str], stdin: &str) -> Run {
 fn pod_spec(yaml: &str) -> Value {
     let document: Value = serde_norway::from_str(yaml).unwrap();
     document["spec"]["template"]["spec"].clone()
-}
-
-fn env(container: &Value, name: &str) -> Option<String> {
-    container["env"]
-        .as_array()?
-        .iter()
-        .find(|e| e["name"] == name)?["value"]
-        .as_str()
-        .map(String::from)
 }
 
 fn mounts(container: &Value) -> Vec<String> {
@@ -199,19 +190,6 @@ fn bad_serve_flags_are_refused() {
         both.stderr.contains("cannot be used with"),
         "{}",
         both.stderr
-    );
-}
-
-#[test]
-fn the_image_puts_the_helper_where_the_probe_runs_it() {
-    let dockerfile = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../irsa-credential-process/Dockerfile"),
-    )
-    .unwrap();
-    assert!(
-        dockerfile.contains(r#"ENTRYPOINT ["/irsa-credential-process"]"#),
-        "the sidecar's startupProbe runs /irsa-credential-process"
     );
 }
 

@@ -2,19 +2,16 @@
 //! and the plugin installed from that archive the way krew installs it (files moved into
 //! store/irsa/VERSION, a relative symlink in bin), then run by the real kubectl.
 
+mod common;
+
+use common::repo;
+
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use sha2::{Digest, Sha256};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .into()
-}
 
 fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")

@@ -3,8 +3,11 @@
 //! review rules, and to the workspace. There is no krew here: these rules are its rules, and
 //! install_archive.rs installs the archive the way krew does.
 
+mod common;
+
+use common::read;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde::Deserialize;
@@ -89,17 +92,6 @@ struct FileOperation {
 struct Workspace {
     version: String,
     repository: String,
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .into()
-}
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(repo().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// `key = "value"` from a section of the root Cargo.toml.

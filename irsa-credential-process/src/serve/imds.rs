@@ -10,10 +10,9 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 use irsa_sts::rfc3339;
 use serde::Serialize;
-use time::OffsetDateTime;
 
 use super::Shared;
-use super::routes::{Reply, error, json, reply, unavailable};
+use super::routes::{Reply, error, json, reply, unavailable, usable_credentials};
 
 const TOKEN_TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
 const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
@@ -137,10 +136,10 @@ fn issue_token(request: &Request<Incoming>, sessions: &Sessions) -> Reply {
 }
 
 fn credentials(shared: &Shared) -> Reply {
-    let fresh = shared.credentials.borrow().clone();
-    if !fresh.usable(OffsetDateTime::now_utc()) {
-        return unavailable(&fresh.credentials.expiration);
-    }
+    let fresh = match usable_credentials(shared) {
+        Ok(fresh) => fresh,
+        Err(expired) => return unavailable(&expired),
+    };
     let credentials = &fresh.credentials;
     json(
         StatusCode::OK,

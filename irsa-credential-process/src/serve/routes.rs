@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use super::{CREDENTIALS_PATH, Shared, imds};
+use crate::refresh::Fresh;
 
 pub type Reply = Response<Full<Bytes>>;
 
@@ -87,10 +88,10 @@ fn container_credentials(request: &Request<Incoming>, shared: &Shared) -> Reply 
             "the Authorization header does not match the token in AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
         );
     }
-    let fresh = shared.credentials.borrow().clone();
-    if !fresh.usable(OffsetDateTime::now_utc()) {
-        return unavailable(&fresh.credentials.expiration);
-    }
+    let fresh = match usable_credentials(shared) {
+        Ok(fresh) => fresh,
+        Err(expired) => return unavailable(&expired),
+    };
     let credentials = &fresh.credentials;
     json(
         StatusCode::OK,
@@ -105,7 +106,18 @@ fn container_credentials(request: &Request<Incoming>, shared: &Shared) -> Reply 
     )
 }
 
-/// 500: the last good credentials expired and no refresh has succeeded since.
+/// The credentials to hand out, or the expiry of the last good ones when they are too close
+/// to it and no refresh has succeeded since.
+pub fn usable_credentials(shared: &Shared) -> Result<Fresh, OffsetDateTime> {
+    let fresh = shared.credentials.borrow().clone();
+    if fresh.usable(OffsetDateTime::now_utc()) {
+        Ok(fresh)
+    } else {
+        Err(fresh.credentials.expiration)
+    }
+}
+
+/// 500, with what happened.
 pub fn unavailable(expired: &OffsetDateTime) -> Reply {
     error(
         StatusCode::INTERNAL_SERVER_ERROR,

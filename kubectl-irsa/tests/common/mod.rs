@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+use serde_json::Value;
 use tests::fake_kube::{FakeKube, LoggedRequest};
 
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/cart";
@@ -122,4 +123,27 @@ impl Run {
         assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
         self
     }
+}
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .into()
+}
+
+/// A file of the repository, by its path from the root.
+pub fn read(path: &str) -> String {
+    std::fs::read_to_string(repo().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The value of env variable `name` in a container (as JSON), when it is set.
+pub fn env(container: &Value, name: &str) -> Option<String> {
+    container["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == name)?["value"]
+        .as_str()
+        .map(String::from)
 }
