@@ -50,12 +50,9 @@ impl ServeConfig {
         settings: &Settings,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, SettingsError> {
-        let from_env = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
-            .filter(|path| !path.trim().is_empty())
-            .map(PathBuf::from);
         let mut token_in_cache_dir = None;
         let auth_token_file = match (
-            args.auth_token_file.clone().or(from_env),
+            token_file_given(args.auth_token_file.as_ref(), env),
             &settings.cache_dir,
         ) {
             (Some(path), _) => path,
@@ -76,6 +73,18 @@ impl ServeConfig {
             imds: args.imds,
         })
     }
+}
+
+/// `--auth-token-file`, else AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, as the client reads it.
+fn token_file_given(
+    flag: Option<&PathBuf>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Option<PathBuf> {
+    flag.cloned().or_else(|| {
+        env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+            .filter(|path| !path.trim().is_empty())
+            .map(PathBuf::from)
+    })
 }
 
 /// What every request handler sees.

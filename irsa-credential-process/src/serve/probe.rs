@@ -1,7 +1,6 @@
 //! `probe`: asks a running `serve` for credentials, as a client would, for a startupProbe.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use http_body_util::Empty;
@@ -11,7 +10,7 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::{CREDENTIALS_PATH, auth_token};
+use super::{CREDENTIALS_PATH, auth_token, token_file_given};
 use crate::cli::ProbeArgs;
 use crate::provider::RunError;
 use crate::settings::SettingsError;
@@ -23,11 +22,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Ready when `GET /v1/credentials` with the token answers 200 (the body is not read): serve
 /// holds valid credentials. A connection alone would pass while the first STS call runs.
 pub fn probe(args: &ProbeArgs, env: impl Fn(&str) -> Option<String>) -> Result<(), RunError> {
-    let Some(token_file) = args.auth_token_file.clone().or_else(|| {
-        env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
-            .filter(|path| !path.trim().is_empty())
-            .map(PathBuf::from)
-    }) else {
+    let Some(token_file) = token_file_given(args.auth_token_file.as_ref(), env) else {
         return Err(RunError::Settings(SettingsError(
             "probe needs the token file serve uses: pass --auth-token-file PATH".into(),
         )));
