@@ -194,3 +194,75 @@ mod tests {
         assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
     }
 }
+
+/// `keep_fresh` against the fault STS: what a failed publish does.
+#[cfg(test)]
+mod keep_fresh_tests {
+    use std::cell::RefCell;
+
+    use ::tests::{FakeSts, Reply};
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::Cli;
+    use crate::settings::Settings;
+
+    #[test]
+    fn a_failed_publish_retries_the_same_credentials_without_calling_sts() {
+        // 8 s credentials: refreshed at 4 s, when the first publish fails; the retry 1 s later
+        // publishes the same credentials; the next refresh would come at 8 s.
+        let sts = FakeSts::start_with_default(vec![], Reply::expiring_in(Duration::from_secs(8)));
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "header.claims.signature").unwrap();
+        let cli = Cli::try_parse_from([
+            "irsa-credential-process",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/app",
+            "--token-file",
+            token.to_str().unwrap(),
+            "--session-name",
+            "test",
+            "--endpoint-url",
+            &sts.url(),
+            "--region",
+            "us-west-2",
+        ])
+        .unwrap();
+        let settings = Settings::resolve(&cli.options, |_| None).unwrap();
+        let session = SessionName::new("test").unwrap();
+        let published = RefCell::new(Vec::new());
+        crate::sts::runtime().unwrap().block_on(async {
+            let exchanger = Exchanger::new(&settings).unwrap();
+            let first = Fresh::new(exchanger.fetch(&session).await.unwrap());
+            let run = keep_fresh(
+                &exchanger,
+                &session,
+                Duration::from_secs(1200),
+                first,
+                Reporter { verbose: false },
+                |fresh| {
+                    let mut published = published.borrow_mut();
+                    published.push(fresh.credentials.access_key_id.clone());
+                    if published.len() == 1 {
+                        Err("disk full".into())
+                    } else {
+                        Ok(())
+                    }
+                },
+            );
+            let _ = tokio::time::timeout(Duration::from_millis(6500), run).await;
+        });
+        let issued: Vec<String> = sts.issued().into_iter().map(|c| c.access_key_id).collect();
+        assert_eq!(
+            issued.len(),
+            2,
+            "the retry did not call STS again: {issued:?}"
+        );
+        assert_eq!(
+            *published.borrow(),
+            [issued[1].clone(), issued[1].clone()],
+            "the same credentials, published twice"
+        );
+    }
+}
