@@ -347,19 +347,9 @@ fn kubectl_sees_what_bind_wrote() {
     cluster
         .run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE])
         .ok();
-    let output = std::process::Command::new("kubectl")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", cluster.dir.path())
-        .args([
-            "--kubeconfig",
-            cluster.kubeconfig.to_str().unwrap(),
-            "get",
-            "sa",
-            "cart",
-            "-n",
-            "shop",
-        ])
+    let output = cluster
+        .kubectl(None)
+        .args(["get", "sa", "cart", "-n", "shop"])
         .args([
             "-o",
             "jsonpath={.metadata.annotations.eks\\.amazonaws\\.com/role-arn}",
@@ -381,15 +371,8 @@ fn kubectl_runs_the_plugin_from_path() {
     let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_kubectl-irsa"))
         .parent()
         .unwrap();
-    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))
-    .unwrap();
-    let output = std::process::Command::new("kubectl")
-        .env_clear()
-        .env("PATH", path)
-        .env("HOME", cluster.dir.path())
-        .env("KUBECONFIG", &cluster.kubeconfig)
+    let output = cluster
+        .kubectl(Some(bin_dir))
         .args(["irsa", "bind", "cart", "-n", "shop", "--role-arn", ROLE])
         .output()
         .unwrap();

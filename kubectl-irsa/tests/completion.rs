@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{Cluster, ROLE};
 
@@ -56,16 +55,9 @@ fn kubectl_completes_verbs_namespaces_and_service_accounts() {
     std::fs::copy(env!("CARGO_BIN_EXE_kubectl-irsa"), bin.join("kubectl-irsa")).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("kubectl_complete-irsa");
     std::fs::copy(&script, bin.join("kubectl_complete-irsa")).unwrap();
-    let path = std::env::join_paths(
-        std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
-    )
-    .unwrap();
     let complete = |words: &[&str]| {
-        let output = Command::new("kubectl")
-            .env_clear()
-            .env("PATH", &path)
-            .env("HOME", cluster.dir.path())
-            .env("KUBECONFIG", &cluster.kubeconfig)
+        let output = cluster
+            .kubectl(Some(&bin))
             .arg("__complete")
             .arg("irsa")
             .args(words)

@@ -40,6 +40,26 @@ impl Cluster {
         command
     }
 
+    /// The real `kubectl` with only this cluster's kubeconfig in its environment, and
+    /// `plugin_dir` (where kubectl looks for plugins) first on PATH.
+    pub fn kubectl(&self, plugin_dir: Option<&std::path::Path>) -> Command {
+        let system = std::env::var_os("PATH").unwrap_or_default();
+        let path = std::env::join_paths(
+            plugin_dir
+                .map(std::path::Path::to_path_buf)
+                .into_iter()
+                .chain(std::env::split_paths(&system)),
+        )
+        .unwrap();
+        let mut command = Command::new("kubectl");
+        command
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", self.dir.path())
+            .env("KUBECONFIG", &self.kubeconfig);
+        command
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         Run::from(self.plugin(args).stdin(Stdio::null()).output().unwrap())
     }
