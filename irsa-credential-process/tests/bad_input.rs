@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Pod;
+use common::{Pod, assert_no_secret_in_stderr};
 
 /// Nothing listens here: bad input must fail before any network call.
 const NOWHERE: &str = "http://127.0.0.1:9";
@@ -78,7 +78,7 @@ fn unreachable_sts_is_explained_without_leaking_the_token() {
         line.contains("cannot reach STS at http://127.0.0.1:9"),
         "{line}"
     );
-    run.assert_no_secret_in_stderr(&pod);
+    assert_no_secret_in_stderr(&run, &pod);
 }
 
 #[test]
@@ -101,8 +101,8 @@ fn verbose_output_never_prints_secrets() {
     let first = pod.run(&["--verbose"]);
     first.credentials();
     assert!(first.stderr.contains("calling STS at"), "{}", first.stderr);
-    first.assert_no_secret_in_stderr(&pod);
+    assert_no_secret_in_stderr(&first, &pod);
     let second = pod.run(&["--verbose"]);
     assert!(second.stderr.contains("cache hit"), "{}", second.stderr);
-    second.assert_no_secret_in_stderr(&pod);
+    assert_no_secret_in_stderr(&second, &pod);
 }

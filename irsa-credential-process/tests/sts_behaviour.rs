@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Pod, ROLE_ARN, SUBJECT, token};
+use common::{Pod, ROLE_ARN, SUBJECT, assert_no_secret_in_stderr, token};
 use tests::{FakeSts, Reply};
 
 #[test]
@@ -17,7 +17,7 @@ fn first_run_calls_sts_then_the_cache_answers() {
     assert_eq!(first.access_key_id(), second.access_key_id());
     assert_eq!(sts.calls(), 1);
     assert_eq!(first.credentials()["AccountId"], "123456789012");
-    first.assert_no_secret_in_stderr(&pod);
+    assert_no_secret_in_stderr(&first, &pod);
 
     let request = &sts.requests()[0];
     assert_eq!(request.action, "AssumeRoleWithWebIdentity");
@@ -175,7 +175,7 @@ fn every_sts_error_is_explained_with_the_token_claims() {
             line.contains(&format!("sub={SUBJECT}")),
             "{code}: claims missing in {line}"
         );
-        run.assert_no_secret_in_stderr(&pod);
+        assert_no_secret_in_stderr(&run, &pod);
     }
 }
 

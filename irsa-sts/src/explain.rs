@@ -18,6 +18,25 @@ pub struct ExplainContext<'a> {
     pub now: OffsetDateTime,
 }
 
+/// A failed exchange with its explanation: prints the explanation, keeps the error as its
+/// source, so callers can still tell a refusal from a timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("{explanation}")]
+pub struct Explained {
+    #[source]
+    pub error: StsError,
+    pub explanation: String,
+}
+
+impl Explained {
+    pub fn new(error: StsError, ctx: &ExplainContext<'_>) -> Self {
+        Explained {
+            explanation: explain(&error, ctx),
+            error,
+        }
+    }
+}
+
 /// One line: what failed, why, and what to do.
 pub fn explain(error: &StsError, ctx: &ExplainContext<'_>) -> String {
     let advice = match error {

@@ -2,19 +2,24 @@
 //! session names ([`arn`]), token claims ([`token`]), where STS is ([`endpoint`]), the HTTP
 //! transport that works in a scratch image ([`transport`]), the exchange itself ([`exchange`]) and
 //! the explanation of its failures ([`explain`]), so the plugin and the helper say the same thing.
+//! Also the small things both command lines and both HTTP clients share: durations as typed
+//! ([`duration`]) and one bounded GET ([`http`]).
 
 pub mod arn;
+pub mod duration;
 pub mod endpoint;
 pub mod exchange;
 pub mod explain;
+pub mod http;
 pub mod token;
 pub mod transport;
 
 pub use arn::{ArnError, Partition, RoleArn, SessionName};
+pub use duration::{DurationError, HumanDuration};
 pub use endpoint::{EndpointError, EndpointInputs, StsEndpoint};
 pub use exchange::{
     Credentials, StsClient, StsClientOptions, StsError, WebIdentityRequest, rfc3339,
 };
-pub use explain::{ExplainContext, explain};
+pub use explain::{ExplainContext, Explained, explain};
 pub use token::{Claims, TokenError};
 pub use transport::{CaBundle, TransportError};

@@ -66,6 +66,34 @@ impl CaBundle {
     }
 }
 
+impl CaBundle {
+    /// The bundle's certificates (checked by [`CaBundle::from_file`]).
+    fn certificates(&self) -> impl Iterator<Item = CertificateDer<'static>> + '_ {
+        CertificateDer::pem_slice_iter(&self.pem).filter_map(Result::ok)
+    }
+}
+
+/// A rustls configuration trusting the embedded roots and `extra`, for HTTPS outside the AWS
+/// SDK (see [`crate::http`]).
+pub fn tls_config(extra: Option<&CaBundle>) -> Result<Arc<rustls::ClientConfig>, TransportError> {
+    let mut roots = rustls::RootCertStore::empty();
+    // A root the webpki parser rejects is skipped, as every client does.
+    let _ =
+        roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
+    for cert in extra.into_iter().flat_map(CaBundle::certificates) {
+        roots
+            .add(cert)
+            .map_err(|e| TransportError::Tls(e.to_string()))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TransportError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 /// An HTTPS (and plain HTTP) client trusting the embedded roots and `extra`.
 pub fn http_client(extra: Option<&CaBundle>) -> Result<SharedHttpClient, TransportError> {
     let embedded: Vec<pem::Pem> = webpki_root_certs::TLS_SERVER_ROOT_CERTS

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test file uses a different part
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -113,98 +113,30 @@ pub fn json_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// A finished run, with its JSON parsed when it printed some.
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
+#[allow(unused_imports)] // each test file uses a different part
+pub use tests::run::{Run, with_stdin};
 
-impl From<Output> for Run {
-    fn from(output: Output) -> Run {
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
-    }
-}
-
-impl Run {
-    /// The credential_process JSON, after checking the contract: one line, nothing else.
-    pub fn credentials(&self) -> serde_json::Value {
-        assert_eq!(self.code, 0, "helper failed: {}", self.stderr);
-        assert!(
-            self.stdout.ends_with('\n') && self.stdout.lines().count() == 1,
-            "{:?}",
-            self.stdout
-        );
-        let json: serde_json::Value = serde_json::from_str(&self.stdout).unwrap();
-        assert_eq!(json["Version"], 1);
-        for field in [
-            "AccessKeyId",
-            "SecretAccessKey",
-            "SessionToken",
-            "Expiration",
-            "AccountId",
-        ] {
-            assert!(json[field].is_string(), "{field} missing in {json}");
-        }
-        let expiration = json["Expiration"].as_str().unwrap();
-        assert!(
-            expiration.ends_with('Z') && expiration.len() == 20,
-            "{expiration}"
-        );
-        json
-    }
-
-    pub fn access_key_id(&self) -> String {
-        self.credentials()["AccessKeyId"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    /// A failure: non-zero, nothing on stdout, one error line on stderr (warnings may precede it).
-    pub fn failure(&self) -> &str {
-        assert_ne!(self.code, 0, "expected a failure, got {}", self.stdout);
-        assert!(
-            self.stdout.is_empty(),
-            "stdout must stay empty on failure: {}",
-            self.stdout
-        );
-        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
-        let last = self.stderr.lines().last().unwrap_or_default();
-        assert!(
-            last.starts_with("irsa-credential-process: error: "),
-            "{}",
-            self.stderr
-        );
-        last
-    }
-
-    /// Secrets must never reach stderr.
-    pub fn assert_no_secret_in_stderr(&self, pod: &Pod) {
-        let signature = pod.token.rsplit('.').next().unwrap();
-        assert!(
-            !self.stderr.contains(&pod.token),
-            "token leaked: {}",
-            self.stderr
-        );
-        assert!(
-            !self.stderr.contains(signature),
-            "token leaked: {}",
-            self.stderr
-        );
-        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&self.stdout) {
-            for secret in ["SecretAccessKey", "SessionToken"] {
-                let value = json[secret].as_str().unwrap();
-                assert!(
-                    !self.stderr.contains(value),
-                    "{secret} leaked: {}",
-                    self.stderr
-                );
-            }
+/// Secrets must never reach stderr.
+pub fn assert_no_secret_in_stderr(run: &Run, pod: &Pod) {
+    let signature = pod.token.rsplit('.').next().unwrap();
+    assert!(
+        !run.stderr.contains(&pod.token),
+        "token leaked: {}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains(signature),
+        "token leaked: {}",
+        run.stderr
+    );
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(&run.stdout) {
+        for secret in ["SecretAccessKey", "SessionToken"] {
+            let value = json[secret].as_str().unwrap();
+            assert!(
+                !run.stderr.contains(value),
+                "{secret} leaked: {}",
+                run.stderr
+            );
         }
     }
 }

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test file uses a different part
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use tests::fake_kube::{FakeKube, LoggedRequest};
@@ -82,68 +82,8 @@ impl Cluster {
     }
 }
 
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-/// Runs `command` with `input` on its stdin.
-pub fn with_stdin(mut command: Command, input: &str) -> Run {
-    use std::io::Write;
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    Run::from(child.wait_with_output().unwrap())
-}
-
-impl From<Output> for Run {
-    fn from(output: Output) -> Run {
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
-    }
-}
-
-impl Run {
-    pub fn ok(&self) -> &Self {
-        assert_eq!(self.code, 0, "failed: {}\n{}", self.stderr, self.stdout);
-        self
-    }
-
-    /// A failure: the exit code, and one `error:` line that contains `expected`.
-    pub fn fails(&self, code: i32, expected: &str) -> &Self {
-        assert_eq!(
-            self.code, code,
-            "stdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
-        let errors: Vec<&str> = self
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("error: "))
-            .collect();
-        assert_eq!(errors.len(), 1, "{}", self.stderr);
-        assert!(
-            errors[0].contains(expected),
-            "missing {expected:?} in {}",
-            errors[0]
-        );
-        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
-        self
-    }
-}
+#[allow(unused_imports)] // each test file uses a different part
+pub use tests::run::{Run, with_stdin};
 
 /// The repository's root.
 pub fn repo() -> PathBuf {
