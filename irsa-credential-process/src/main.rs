@@ -1,10 +1,15 @@
-//! `irsa-credential-process`: parse, run, map errors to exit codes.
+//! `irsa-credential-process`: parse, resolve the settings, dispatch to the mode, map the
+//! result to the exit code. Nothing else lives here, and no module imports from it.
 
+mod auth_token;
 mod cache;
 mod cli;
+mod error;
+mod exec;
 mod output;
+mod probe;
+mod process;
 mod profile_file;
-mod provider;
 mod refresh;
 mod report;
 mod serve;
@@ -16,13 +21,34 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::cli::{Cli, Command};
+use crate::error::Error;
+use crate::settings::Settings;
+
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    match provider::run(cli) {
+    match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("irsa-credential-process: error: {error}");
             ExitCode::from(error.exit_code())
         }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let env = |name: &str| std::env::var(name).ok();
+    match cli.command {
+        None => process::run(&Settings::resolve(&cli.options, env)?, cli.format),
+        Some(Command::Exec(args)) => {
+            exec::run(&Settings::resolve(&args.options, env)?, &args.command)
+        }
+        Some(Command::Serve(args)) => {
+            serve::run(&Settings::resolve(&args.options, env)?, &args, env)
+        }
+        Some(Command::Update(args)) => {
+            update::run(&Settings::resolve(&args.options, env)?, &args, env)
+        }
+        // A probe needs no role or token: it asks the server.
+        Some(Command::Probe(args)) => probe::run(&args, env),
     }
 }

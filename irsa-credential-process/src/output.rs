@@ -1,14 +1,11 @@
-//! The forms credentials leave in: credential_process JSON, export lines, a child's environment.
+//! The forms credentials leave in on stdout: credential_process JSON, or export lines.
 
 use std::io::{self, Write};
-use std::os::unix::process::CommandExt;
-use std::process::Command;
 
 use irsa_sts::{Credentials, rfc3339};
 use serde::Serialize;
 
 use crate::cli::Format;
-use crate::provider::RunError;
 
 /// The credential_process contract (Version 1), plus AccountId.
 #[derive(Serialize)]
@@ -41,25 +38,11 @@ pub fn render(credentials: &Credentials, format: Format) -> String {
 }
 
 /// Writes the credentials to stdout in one write.
-pub fn print(credentials: &Credentials, format: Format) -> Result<(), RunError> {
+pub fn print(credentials: &Credentials, format: Format) -> io::Result<()> {
     let mut stdout = io::stdout().lock();
     stdout
         .write_all(render(credentials, format).as_bytes())
         .and_then(|()| stdout.flush())
-        .map_err(|e| RunError::Sts(format!("cannot write the credentials to stdout: {e}")))
-}
-
-/// Replaces this process with `command`; returns only if that fails.
-pub fn exec(credentials: &Credentials, command: &[String], region: &str) -> io::Error {
-    let Some((program, args)) = command.split_first() else {
-        return io::Error::new(io::ErrorKind::InvalidInput, "no command given");
-    };
-    let mut child = Command::new(program);
-    child.args(args).envs(credentials.environment());
-    if std::env::var_os("AWS_REGION").is_none() {
-        child.env("AWS_REGION", region);
-    }
-    child.exec()
 }
 
 #[cfg(test)]

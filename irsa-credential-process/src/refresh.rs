@@ -1,14 +1,19 @@
 //! Keeping credentials fresh in a long-running mode (`serve`, `update`): when to refresh, how
-//! long to keep handing out the last good credentials, and how to back off after a failure.
+//! long to keep handing out the last good credentials, and how to back off after a failure
+//! (plain functions of time, tested as such); the loop that applies them ([`keep_fresh`], its
+//! I/O injected as a `publish` closure); and the one way both modes start and stop it
+//! ([`Refresher`], [`Stop`]), so that they differ only in what they publish.
 
+use std::fmt::Display;
 use std::time::Duration;
 
 use irsa_sts::{Credentials, SessionName, rfc3339};
 use time::OffsetDateTime;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::provider::RunError;
 use crate::report::Reporter;
-use crate::sts::Exchanger;
+use crate::settings::Settings;
+use crate::sts::{self, ExchangeError, Exchanger};
 
 /// Never refresh more often than this, whatever the credentials' lifetime.
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -63,13 +68,13 @@ pub fn backoff(failures: u32) -> Duration {
 /// refresh or publish is retried with backoff; credentials fetched but not yet published are
 /// published again rather than fetched again while they last. Until a publish succeeds,
 /// `current` (the last good credentials) stays in place.
-pub async fn keep_fresh(
+pub async fn keep_fresh<E: Display>(
     exchanger: &Exchanger,
     session: &SessionName,
     refresh_before: Duration,
     mut current: Fresh,
     reporter: Reporter,
-    mut publish: impl FnMut(&Fresh) -> Result<(), String>,
+    mut publish: impl FnMut(&Fresh) -> Result<(), E>,
 ) {
     let mut failures = 0u32;
     let mut unpublished: Option<Fresh> = None;
@@ -86,16 +91,20 @@ pub async fn keep_fresh(
             Some(fresh) => Ok(fresh),
             None => exchanger.fetch(session).await.map(Fresh::new),
         };
-        let outcome = fetched.and_then(|fresh| match publish(&fresh) {
-            Ok(()) => {
-                current = fresh;
-                Ok(())
-            }
-            Err(message) => {
-                unpublished = Some(fresh);
-                Err(message)
-            }
-        });
+        // Only said, never returned: the loop goes on until the mode stops.
+        let outcome = match fetched {
+            Err(error) => Err(error.to_string()),
+            Ok(fresh) => match publish(&fresh) {
+                Ok(()) => {
+                    current = fresh;
+                    Ok(())
+                }
+                Err(error) => {
+                    unpublished = Some(fresh);
+                    Err(error.to_string())
+                }
+            },
+        };
         match outcome {
             Ok(()) => {
                 failures = 0;
@@ -123,17 +132,77 @@ pub async fn keep_fresh(
     }
 }
 
-/// Completes on SIGTERM (the kubelet stopping the pod) or SIGINT; call it inside the runtime.
-pub fn stop_signal() -> Result<impl Future<Output = ()>, RunError> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).map_err(RunError::Signals)?;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(RunError::Signals)?;
-    Ok(async move {
+/// SIGTERM (the kubelet stopping the pod) or SIGINT, listened for from [`Stop::listen`] on:
+/// a long-running mode listens before it says it is ready, so that a stop right after is
+/// caught rather than fatal.
+pub struct Stop {
+    terminate: Signal,
+    interrupt: Signal,
+}
+
+impl Stop {
+    /// Call it inside the runtime.
+    pub fn listen() -> std::io::Result<Stop> {
+        Ok(Stop {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn received(mut self) {
         tokio::select! {
-            _ = terminate.recv() => {}
-            _ = interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
         }
-    })
+    }
+}
+
+/// A long-running mode's source of credentials: one STS client and one session name, reused
+/// for every refresh.
+pub struct Refresher {
+    exchanger: Exchanger,
+    session: SessionName,
+    refresh_before: Duration,
+    reporter: Reporter,
+}
+
+impl Refresher {
+    /// Builds the client and fetches the first credentials: a failure here stops the mode
+    /// before it serves or writes anything. Call it inside the runtime.
+    pub async fn start(
+        settings: &Settings,
+        reporter: Reporter,
+    ) -> Result<(Refresher, Fresh), ExchangeError> {
+        let (session, _) = sts::session(settings)?;
+        let exchanger = Exchanger::new(settings)?;
+        let first = Fresh::new(exchanger.fetch(&session).await?);
+        let refresher = Refresher {
+            exchanger,
+            session,
+            refresh_before: settings.refresh_before,
+            reporter,
+        };
+        Ok((refresher, first))
+    }
+
+    /// Runs [`keep_fresh`] from `first` until `stop`.
+    pub async fn until_stopped<E: Display>(
+        self,
+        first: Fresh,
+        stop: Stop,
+        publish: impl FnMut(&Fresh) -> Result<(), E>,
+    ) {
+        let Refresher {
+            exchanger,
+            session,
+            refresh_before,
+            reporter,
+        } = self;
+        tokio::select! {
+            () = keep_fresh(&exchanger, &session, refresh_before, first, reporter, publish) => {}
+            () = stop.received() => reporter.note("stopping"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -205,7 +274,6 @@ mod keep_fresh_tests {
 
     use super::*;
     use crate::cli::Cli;
-    use crate::settings::Settings;
 
     #[test]
     fn a_failed_publish_retries_the_same_credentials_without_calling_sts() {
@@ -245,7 +313,7 @@ mod keep_fresh_tests {
                     let mut published = published.borrow_mut();
                     published.push(fresh.credentials.access_key_id.clone());
                     if published.len() == 1 {
-                        Err("disk full".into())
+                        Err("disk full")
                     } else {
                         Ok(())
                     }

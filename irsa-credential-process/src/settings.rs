@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use irsa_sts::{EndpointInputs, RoleArn, SessionName, StsEndpoint};
 
-use crate::cli::{Format, Options};
+use crate::cli::StsOptions;
 
 /// Refresh this long before expiry by default: above botocore's 15 minutes, so that SDKs do not
 /// re-run the helper on every call.
@@ -50,26 +50,27 @@ pub struct Settings {
     pub refresh_before: Duration,
     pub ca_bundle: Option<PathBuf>,
     pub deadline: Duration,
-    pub format: Format,
     pub verbose: bool,
 }
 
 impl Settings {
     /// Resolves flags over the environment that `env` reads.
     pub fn resolve(
-        options: &Options,
+        options: &StsOptions,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Settings, SettingsError> {
         let env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
         let fail = |message: String| Err(SettingsError(message));
 
-        let Some(role_arn) = options.role_arn.clone().or_else(|| env("AWS_ROLE_ARN")) else {
-            return fail("AWS_ROLE_ARN is not set: the pod identity webhook (or `kubectl irsa inject`) sets it from the ServiceAccount's eks.amazonaws.com/role-arn annotation; or pass --role-arn".into());
+        // A flag was parsed by clap already; the variable is parsed here, by the same rules.
+        let role_arn = match (&options.role_arn, env("AWS_ROLE_ARN")) {
+            (Some(flag), _) => flag.clone(),
+            (None, Some(variable)) => variable
+                .trim()
+                .parse::<RoleArn>()
+                .map_err(|e| SettingsError(format!("AWS_ROLE_ARN: {e}")))?,
+            (None, None) => return fail("AWS_ROLE_ARN is not set: the pod identity webhook (or `kubectl irsa inject`) sets it from the ServiceAccount's eks.amazonaws.com/role-arn annotation; or pass --role-arn".into()),
         };
-        let role_arn: RoleArn = role_arn
-            .trim()
-            .parse()
-            .map_err(|e| SettingsError(format!("{e}")))?;
 
         let Some(token_file) = options
             .token_file
@@ -106,26 +107,20 @@ impl Settings {
         }
         let duration = Duration::from_secs(duration_seconds.into());
 
-        let refresh_before = match &options.refresh_before {
-            Some(text) => {
-                let refresh = parse_duration("--refresh-before", text)?;
-                if refresh >= duration {
+        let refresh_before = match options.refresh_before {
+            Some(given) => {
+                if given.get() >= duration {
                     return fail(format!(
-                        "--refresh-before {text} is not shorter than --duration-seconds {duration_seconds}: cached credentials would never be used; lower it (20m is the default)"
+                        "--refresh-before {given} is not shorter than --duration-seconds {duration_seconds}: cached credentials would never be used; lower it (20m is the default)"
                     ));
                 }
-                refresh
+                given.get()
             }
             None => {
                 let jitter = REFRESH_JITTER.mul_f64(fastrand::f64());
                 (DEFAULT_REFRESH_BEFORE + jitter).min(duration / 2)
             }
         };
-
-        let deadline = parse_duration("--timeout", &options.timeout)?;
-        if deadline.is_zero() {
-            return fail("--timeout 0 leaves no time for STS: give a duration such as 30s".into());
-        }
 
         let cache_dir = if options.no_cache {
             CacheDir::Off
@@ -157,8 +152,7 @@ impl Settings {
                 .clone()
                 .or_else(|| env("AWS_CA_BUNDLE").map(PathBuf::from))
                 .or_else(|| env("SSL_CERT_FILE").map(PathBuf::from)),
-            deadline,
-            format: options.format,
+            deadline: options.timeout.get(),
             verbose: options.verbose,
         })
     }
@@ -180,19 +174,6 @@ fn default_cache_dir(env: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
         .filter(|path| path.is_absolute())
         .or_else(dirs::cache_dir)?;
     Some(base.join("irsa-credential-process"))
-}
-
-/// `90s`, `20m`, `1h30m`, or plain seconds.
-fn parse_duration(flag: &str, text: &str) -> Result<Duration, SettingsError> {
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
-    }
-    humantime::parse_duration(text).map_err(|e| {
-        SettingsError(format!(
-            "{flag} {text:?} is not a duration ({e}): write it as 90s, 20m or 1h"
-        ))
-    })
 }
 
 /// The inline policy as given, or read from `file://PATH`; it must be JSON.
@@ -353,7 +334,14 @@ mod tests {
                 &[("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/app")],
                 "AWS_WEB_IDENTITY_TOKEN_FILE is not set",
             ),
-            (&["--role-arn", "app"], POD_ENV, "invalid role ARN \"app\""),
+            (
+                &[],
+                &[
+                    ("AWS_ROLE_ARN", "app"),
+                    ("AWS_WEB_IDENTITY_TOKEN_FILE", "/token"),
+                ],
+                "AWS_ROLE_ARN: invalid role ARN \"app\"",
+            ),
             (
                 &["--session-name", "a b"],
                 POD_ENV,
@@ -365,16 +353,10 @@ mod tests {
                 "--duration-seconds 60 is out of range",
             ),
             (
-                &["--refresh-before", "soon"],
-                POD_ENV,
-                "--refresh-before \"soon\" is not a duration",
-            ),
-            (
                 &["--refresh-before", "2h"],
                 POD_ENV,
-                "is not shorter than --duration-seconds",
+                "--refresh-before 2h is not shorter than --duration-seconds 3600",
             ),
-            (&["--timeout", "0"], POD_ENV, "--timeout 0"),
             (
                 &["--policy", "{not json"],
                 POD_ENV,

@@ -1,5 +1,6 @@
 //! `update`: keeps one profile of a shared credentials file fresh, for tools that read only
-//! that file.
+//! that file. What it adds to the shared refresh loop is where to write and how: under a lock on
+//! the directory, the rest of the file kept as it was.
 
 use std::fs::File;
 use std::io::ErrorKind;
@@ -8,12 +9,12 @@ use std::path::{Path, PathBuf};
 use irsa_sts::{Credentials, rfc3339};
 
 use crate::cli::UpdateArgs;
+use crate::error::Error;
 use crate::profile_file::{self, KEYS};
-use crate::provider::RunError;
-use crate::refresh::{self, Fresh};
+use crate::refresh::{Fresh, Refresher, Stop};
 use crate::report::Reporter;
 use crate::settings::{Settings, SettingsError};
-use crate::sts::{self, Exchanger};
+use crate::sts;
 
 /// `update`'s own settings, validated.
 #[derive(Clone, Debug)]
@@ -83,7 +84,7 @@ pub fn run(
     settings: &Settings,
     args: &UpdateArgs,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<(), RunError> {
+) -> Result<(), Error> {
     let config = UpdateConfig::resolve(args, env)?;
     let reporter = Reporter {
         verbose: settings.verbose,
@@ -97,10 +98,8 @@ pub fn run(
         )
     };
     sts::runtime()?.block_on(async {
-        let (session, _) = sts::session(settings)?;
-        let exchanger = Exchanger::new(settings).map_err(RunError::Sts)?;
-        let first = Fresh::new(exchanger.fetch(&session).await.map_err(RunError::Sts)?);
-        write(&config, &first.credentials).map_err(|source| RunError::CredentialsFile {
+        let (refresher, first) = Refresher::start(settings, reporter).await?;
+        write(&config, &first.credentials).map_err(|source| Error::CredentialsFile {
             path: path.clone(),
             source,
         })?;
@@ -108,24 +107,14 @@ pub fn run(
         if config.once {
             return Ok(());
         }
-        let stop = refresh::stop_signal()?;
-        let keep_fresh = refresh::keep_fresh(
-            &exchanger,
-            &session,
-            settings.refresh_before,
-            first,
-            reporter,
-            |fresh| {
-                write(&config, &fresh.credentials)
-                    .map_err(|e| format!("cannot write the credentials file {path}: {e}"))?;
-                reporter.info(&written(fresh));
-                Ok(())
-            },
-        );
-        tokio::select! {
-            () = keep_fresh => {}
-            () = stop => reporter.note("stopping"),
-        }
+        let stop = Stop::listen().map_err(Error::Signals)?;
+        let publish = |fresh: &Fresh| {
+            write(&config, &fresh.credentials)
+                .map_err(|e| format!("cannot write the credentials file {path}: {e}"))?;
+            reporter.info(&written(fresh));
+            Ok::<(), String>(())
+        };
+        refresher.until_stopped(first, stop, publish).await;
         Ok(())
     })
 }

@@ -48,8 +48,13 @@ fn run_in(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
     Run::from(chrooted(root, env, args).output().unwrap())
 }
 
-/// The command that runs the binary chrooted into `root`.
+/// The command that runs the binary chrooted into `root`, with the role and the token file as
+/// flags (after the mode, when `args` starts with one).
 fn chrooted(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
+    let (mode, args) = match args.split_first() {
+        Some((mode, rest)) if !mode.starts_with('-') => (Some(*mode), rest),
+        _ => (None, args),
+    };
     // The environment is cleared below, so the programs are found here, on this PATH.
     let mut command = if rustix::process::geteuid().is_root() {
         Command::new(which("chroot"))
@@ -61,6 +66,7 @@ fn chrooted(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
     command
         .arg(root)
         .arg("/irsa-credential-process")
+        .args(mode)
         .args(["--role-arn", ROLE_ARN, "--token-file", "/token"])
         .args(args)
         .env_clear()
@@ -186,9 +192,9 @@ fn serves_in_an_empty_root() {
     let root = empty_root(&[("etc/hosts", "127.0.0.1 localhost sts.pod.test\n")]);
     let endpoint = format!("http://sts.pod.test:{}", sts.port());
     let args = [
+        "serve",
         "--endpoint-url",
         &endpoint,
-        "serve",
         "--port",
         "0",
         "--auth-token-file",

@@ -1,13 +1,11 @@
 //! `serve`: the credentials over HTTP on loopback, for SDKs that cannot run a process or read a
 //! token. The container credentials contract (AWS_CONTAINER_CREDENTIALS_FULL_URI with
-//! AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) always; IMDSv2 with `--imds`.
+//! AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) always; IMDSv2 with `--imds`. This file starts the
+//! server (listen, first credentials, token file, env lines) and hands the refresh loop a
+//! channel to publish into; `routes` and `imds` answer the requests.
 
-mod auth_token;
 mod imds;
-mod probe;
 mod routes;
-
-pub use probe::probe;
 
 use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -21,13 +19,14 @@ use irsa_sts::rfc3339;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::auth_token::{self, AuthTokenError};
 use crate::cache::Cache;
 use crate::cli::ServeArgs;
-use crate::provider::RunError;
-use crate::refresh::{self, Fresh};
+use crate::error::Error;
+use crate::refresh::{Fresh, Refresher, Stop};
 use crate::report::Reporter;
 use crate::settings::{CacheDir, Settings, SettingsError};
-use crate::sts::{self, Exchanger};
+use crate::sts;
 
 /// The path of the container credentials endpoint.
 pub const CREDENTIALS_PATH: &str = "/v1/credentials";
@@ -52,7 +51,7 @@ impl ServeConfig {
     ) -> Result<Self, SettingsError> {
         let mut token_in_cache_dir = None;
         let auth_token_file = match (
-            token_file_given(args.auth_token_file.as_ref(), env),
+            auth_token::given_path(args.auth_token_file.as_ref(), env),
             &settings.cache_dir,
         ) {
             (Some(path), _) => path,
@@ -75,18 +74,6 @@ impl ServeConfig {
     }
 }
 
-/// `--auth-token-file`, else AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, as the client reads it.
-fn token_file_given(
-    flag: Option<&PathBuf>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Option<PathBuf> {
-    flag.cloned().or_else(|| {
-        env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
-            .filter(|path| !path.trim().is_empty())
-            .map(PathBuf::from)
-    })
-}
-
 /// What every request handler sees.
 pub struct Shared {
     pub auth_token: String,
@@ -101,7 +88,7 @@ pub fn run(
     settings: &Settings,
     args: &ServeArgs,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<(), RunError> {
+) -> Result<(), Error> {
     let config = ServeConfig::resolve(args, settings, env)?;
     let reporter = Reporter {
         verbose: settings.verbose,
@@ -111,20 +98,13 @@ pub fn run(
         let (ipv4, ipv6) = listen(config.port, reporter).await?;
         let port = ipv4.local_addr().map_or(config.port, |a| a.port());
         let existing_token = auth_token::existing(&config.auth_token_file)?;
-        let (session, _) = sts::session(settings)?;
-        let exchanger = Exchanger::new(settings).map_err(RunError::Sts)?;
-        let first = Fresh::new(exchanger.fetch(&session).await.map_err(RunError::Sts)?);
-        if let Some(dir) = &config.token_in_cache_dir {
-            Cache::open(dir).map_err(|e| RunError::AuthToken {
-                path: config.auth_token_file.display().to_string(),
-                source: std::io::Error::other(e.to_string()),
-            })?;
-        }
+        let (refresher, first) = Refresher::start(settings, reporter).await?;
         let auth_token = match existing_token {
             Some(token) => token,
-            None => auth_token::create(&config.auth_token_file)?,
+            None => create_auth_token(&config)?,
         };
-        let stop = refresh::stop_signal()?;
+        // Before the env lines: whoever reads them may stop the server at once.
+        let stop = Stop::listen().map_err(Error::Signals)?;
 
         let base = format!("http://127.0.0.1:{port}");
         print_env(&base, &config);
@@ -134,7 +114,6 @@ pub fn run(
             if config.imds { " and IMDSv2" } else { "" },
             rfc3339(first.credentials.expiration)
         ));
-
         if config.imds {
             reporter.warn(
                 "--imds answers any process that reaches this loopback, without the Authorization token; use it only where every process in the pod may have these credentials",
@@ -153,34 +132,36 @@ pub fn run(
         if let Some(ipv6) = ipv6 {
             tokio::spawn(accept(ipv6, shared.clone()));
         }
-        let keep_fresh = refresh::keep_fresh(
-            &exchanger,
-            &session,
-            settings.refresh_before,
-            first,
-            reporter,
-            |fresh| {
-                publisher.send_replace(fresh.clone());
-                Ok(())
-            },
-        );
-        tokio::select! {
-            () = keep_fresh => {}
-            () = stop => reporter.note("stopping"),
-        }
+        let publish = |fresh: &Fresh| {
+            publisher.send_replace(fresh.clone());
+            Ok::<(), std::convert::Infallible>(())
+        };
+        refresher.until_stopped(first, stop, publish).await;
         Ok(())
     })
+}
+
+/// A new token in the token file; the default file lives in the cache directory, made here
+/// (0700) when it does not exist yet.
+fn create_auth_token(config: &ServeConfig) -> Result<String, AuthTokenError> {
+    if let Some(dir) = &config.token_in_cache_dir {
+        Cache::open(dir).map_err(|e| AuthTokenError::Unusable {
+            path: config.auth_token_file.display().to_string(),
+            source: std::io::Error::other(e),
+        })?;
+    }
+    auth_token::create(&config.auth_token_file)
 }
 
 /// 127.0.0.1 must work; [::1] is added on the same port where the host has IPv6.
 async fn listen(
     port: u16,
     reporter: Reporter,
-) -> Result<(TcpListener, Option<TcpListener>), RunError> {
+) -> Result<(TcpListener, Option<TcpListener>), Error> {
     let ipv4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let ipv4 = TcpListener::bind(ipv4)
         .await
-        .map_err(|source| RunError::Listen {
+        .map_err(|source| Error::Listen {
             address: ipv4.to_string(),
             source,
         })?;

@@ -1,18 +1,42 @@
-//! The shared secret a client must present in `Authorization`, kept in a 0600 file that the
-//! client reads through AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
+//! The shared secret a client of `serve` must present in `Authorization`, kept in a 0600 file
+//! that the client reads through AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE. `serve` writes it and
+//! `probe` reads it, so both find it here by the same rule, and refuse the same bad files.
 
 use std::io::{ErrorKind, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::provider::RunError;
+/// Why the token file cannot be used; the message names the file and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthTokenError {
+    #[error(
+        "cannot use the authorization token file {path}: {source}; give --auth-token-file (or AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) a path in a writable directory"
+    )]
+    Unusable {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "the authorization token file {path} holds a newline, a space or a non-ASCII byte, which SDKs cannot send in the Authorization header: write the token alone, such as printf %s TOKEN > {path}"
+    )]
+    Invalid { path: String },
+}
 
 /// Random bytes in a generated token (64 hex digits).
 const TOKEN_BYTES: usize = 32;
 
+/// `--auth-token-file`, else AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, as the client reads it.
+pub fn given_path(flag: Option<&PathBuf>, env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    flag.cloned().or_else(|| {
+        env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+            .filter(|path| !path.trim().is_empty())
+            .map(PathBuf::from)
+    })
+}
+
 /// The token in `path` when the file has one (a restarted server keeps its clients working),
 /// else a new random token, written there atomically with mode 0600.
 #[cfg(test)]
-fn load_or_create(path: &Path) -> Result<String, RunError> {
+fn load_or_create(path: &Path) -> Result<String, AuthTokenError> {
     match existing(path)? {
         Some(token) => Ok(token),
         None => create(path),
@@ -20,18 +44,18 @@ fn load_or_create(path: &Path) -> Result<String, RunError> {
 }
 
 /// The token `path` holds; `None` when the file is missing or empty.
-pub fn existing(path: &Path) -> Result<Option<String>, RunError> {
+pub fn existing(path: &Path) -> Result<Option<String>, AuthTokenError> {
     match std::fs::read(path) {
         // SDKs send the file's bytes as they are: a newline would make every request fail.
         Ok(bytes) if !bytes.is_empty() => match String::from_utf8(bytes) {
             Ok(token) if token.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(token)),
-            _ => Err(RunError::AuthTokenInvalid {
+            _ => Err(AuthTokenError::Invalid {
                 path: path.display().to_string(),
             }),
         },
         Ok(_) => Ok(None),
         Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(RunError::AuthToken {
+        Err(source) => Err(AuthTokenError::Unusable {
             path: path.display().to_string(),
             source,
         }),
@@ -39,8 +63,8 @@ pub fn existing(path: &Path) -> Result<Option<String>, RunError> {
 }
 
 /// A new random token, written to `path` atomically with mode 0600.
-pub fn create(path: &Path) -> Result<String, RunError> {
-    let failed = |source: std::io::Error| RunError::AuthToken {
+pub fn create(path: &Path) -> Result<String, AuthTokenError> {
+    let failed = |source: std::io::Error| AuthTokenError::Unusable {
         path: path.display().to_string(),
         source,
     };

@@ -1,0 +1,70 @@
+//! `probe`: asks a running `serve` for credentials, as a client would, for a startupProbe. Its
+//! own mode because it needs no role, token or STS: only the port and the token file. The GET
+//! is irsa-sts's bounded one, over plain http on loopback.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hyper::StatusCode;
+use irsa_sts::http::{self, GetOptions, HttpError};
+
+use crate::auth_token;
+use crate::cli::ProbeArgs;
+use crate::error::Error;
+use crate::serve::CREDENTIALS_PATH;
+use crate::settings::SettingsError;
+use crate::sts;
+
+/// The whole probe, connection included, must answer within this.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// A credentials document is about 1.5 kB; a larger answer is not `serve`'s.
+const MAX_BODY: usize = 16 * 1024;
+
+/// Why `serve` is not ready (yet).
+#[derive(Debug, thiserror::Error)]
+pub enum NotReady {
+    #[error("{} is not written yet: serve has no credentials yet (its log says why)", path.display())]
+    NoToken { path: PathBuf },
+    #[error(transparent)]
+    NoAnswer(#[from] HttpError),
+    #[error("{url} answered {}", describe(*status))]
+    Status { url: String, status: u16 },
+}
+
+/// Ready when `GET /v1/credentials` with the token answers 200: serve holds valid credentials.
+/// A connection alone would pass while the first STS call runs.
+pub fn run(args: &ProbeArgs, env: impl Fn(&str) -> Option<String>) -> Result<(), Error> {
+    let Some(token_file) = auth_token::given_path(args.auth_token_file.as_ref(), env) else {
+        return Err(SettingsError(
+            "probe needs the token file serve uses: pass --auth-token-file PATH".into(),
+        )
+        .into());
+    };
+    let Some(token) = auth_token::existing(&token_file)? else {
+        return Err(NotReady::NoToken { path: token_file }.into());
+    };
+    let url = format!("http://127.0.0.1:{}{CREDENTIALS_PATH}", args.port);
+    let options = GetOptions {
+        tls: None,
+        timeout: PROBE_TIMEOUT,
+        max_body: MAX_BODY,
+        user_agent: "irsa-credential-process probe",
+    };
+    let headers = [("authorization", token.as_str())];
+    let answer = sts::runtime()?
+        .block_on(http::get(&url, &headers, &options))
+        .map_err(NotReady::from)?;
+    if answer.status == StatusCode::OK {
+        return Ok(());
+    }
+    Err(NotReady::Status {
+        url,
+        status: answer.status,
+    }
+    .into())
+}
+
+/// `403 Forbidden`, as hyper prints a status.
+fn describe(status: u16) -> String {
+    StatusCode::from_u16(status).map_or_else(|_| status.to_string(), |known| known.to_string())
+}
