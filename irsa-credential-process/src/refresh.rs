@@ -56,6 +56,18 @@ impl Fresh {
         let margin = HAND_OUT_MARGIN.min(self.lifetime() / 4);
         self.credentials.expiration - now > margin
     }
+
+    /// What a failed refresh leaves in place, said at `now`.
+    fn kept(&self, now: OffsetDateTime) -> String {
+        if self.usable(now) {
+            format!(
+                "keeping the last good credentials, which expire {}",
+                rfc3339(self.credentials.expiration)
+            )
+        } else {
+            "no valid credentials are left".to_string()
+        }
+    }
 }
 
 /// The wait before retry number `failures` (1, 2, ...): doubling from 1 s, capped.
@@ -115,16 +127,9 @@ pub async fn keep_fresh<E: Display>(
             }
             Err(message) => {
                 failures += 1;
-                let kept = if current.usable(OffsetDateTime::now_utc()) {
-                    format!(
-                        "keeping the last good credentials, which expire {}",
-                        rfc3339(current.credentials.expiration)
-                    )
-                } else {
-                    "no valid credentials are left".to_string()
-                };
                 reporter.warn(&format!(
-                    "refresh failed: {message}; {kept}; retrying in {}s",
+                    "refresh failed: {message}; {}; retrying in {}s",
+                    current.kept(OffsetDateTime::now_utc()),
                     backoff(failures).as_secs()
                 ));
             }

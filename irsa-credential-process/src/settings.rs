@@ -54,98 +54,38 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Resolves flags over the environment that `env` reads.
+    /// Resolves flags over the environment that `env` reads, in this order: role, token file,
+    /// session name, endpoint, duration and refresh window, cache, policies, CA bundle.
     pub fn resolve(
         options: &StsOptions,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Settings, SettingsError> {
         let env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
-        let fail = |message: String| Err(SettingsError(message));
-
-        // A flag was parsed by clap already; the variable is parsed here, by the same rules.
-        let role_arn = match (&options.role_arn, env("AWS_ROLE_ARN")) {
-            (Some(flag), _) => flag.clone(),
-            (None, Some(variable)) => variable
-                .trim()
-                .parse::<RoleArn>()
-                .map_err(|e| SettingsError(format!("AWS_ROLE_ARN: {e}")))?,
-            (None, None) => return fail("AWS_ROLE_ARN is not set: the pod identity webhook (or `kubectl irsa inject`) sets it from the ServiceAccount's eks.amazonaws.com/role-arn annotation; or pass --role-arn".into()),
-        };
-
-        let Some(token_file) = options
+        let role_arn = role_arn(options, &env)?;
+        let token_file = options
             .token_file
             .clone()
             .or_else(|| env("AWS_WEB_IDENTITY_TOKEN_FILE").map(PathBuf::from))
-        else {
-            return fail("AWS_WEB_IDENTITY_TOKEN_FILE is not set: the pod identity webhook (or `kubectl irsa inject`) sets it to the projected token, /var/run/secrets/eks.amazonaws.com/serviceaccount/token; or pass --token-file".into());
-        };
-
-        let session = match options
-            .session_name
-            .clone()
-            .or_else(|| env("AWS_ROLE_SESSION_NAME"))
-        {
-            Some(name) => SessionSource::Given(
-                SessionName::new(name.trim()).map_err(|e| SettingsError(e.to_string()))?,
-            ),
-            None => match hostname(&env).as_deref().and_then(SessionName::sanitized) {
-                Some(name) => SessionSource::Given(name),
-                None => SessionSource::FromToken,
-            },
-        };
-
+            .ok_or_else(|| SettingsError("AWS_WEB_IDENTITY_TOKEN_FILE is not set: the pod identity webhook (or `kubectl irsa inject`) sets it to the projected token, /var/run/secrets/eks.amazonaws.com/serviceaccount/token; or pass --token-file".into()))?;
+        let session = session(options, &env)?;
         let endpoint_inputs =
             EndpointInputs::from_env(env, options.region.clone(), options.endpoint_url.clone());
         let endpoint = StsEndpoint::resolve(&endpoint_inputs, role_arn.partition())
             .map_err(|e| SettingsError(e.to_string()))?;
-
-        let duration_seconds = options.duration_seconds;
-        if !(900..=43200).contains(&duration_seconds) {
-            return fail(format!(
-                "--duration-seconds {duration_seconds} is out of range: STS accepts 900 to 43200 (and at most the role's MaxSessionDuration)"
-            ));
-        }
-        let duration = Duration::from_secs(duration_seconds.into());
-
-        let refresh_before = match options.refresh_before {
-            Some(given) => {
-                if given.get() >= duration {
-                    return fail(format!(
-                        "--refresh-before {given} is not shorter than --duration-seconds {duration_seconds}: cached credentials would never be used; lower it (20m is the default)"
-                    ));
-                }
-                given.get()
-            }
-            None => {
-                let jitter = REFRESH_JITTER.mul_f64(fastrand::f64());
-                (DEFAULT_REFRESH_BEFORE + jitter).min(duration / 2)
-            }
-        };
-
-        let cache_dir = if options.no_cache {
-            CacheDir::Off
-        } else {
-            options
-                .cache_dir
-                .clone()
-                .or_else(|| env("IRSA_CACHE_DIR").map(PathBuf::from))
-                .or_else(|| default_cache_dir(&env))
-                .map_or(CacheDir::Undetermined, CacheDir::At)
-        };
-
+        let refresh_before = refresh_before(options)?;
         Ok(Settings {
             role_arn,
             token_file,
             session,
             endpoint,
-            duration_seconds,
+            duration_seconds: options.duration_seconds,
             policy: options.policy.as_deref().map(read_policy).transpose()?,
             policy_arns: options
                 .policy_arns
                 .iter()
                 .map(|arn| check_policy_arn(arn))
                 .collect::<Result<_, _>>()?,
-            cache_dir,
+            cache_dir: cache_dir(options, &env),
             refresh_before,
             ca_bundle: options
                 .ca_bundle
@@ -156,6 +96,77 @@ impl Settings {
             verbose: options.verbose,
         })
     }
+}
+
+/// `--role-arn` (clap parsed it already), else AWS_ROLE_ARN, parsed here by the same rules.
+fn role_arn(
+    options: &StsOptions,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<RoleArn, SettingsError> {
+    if let Some(flag) = &options.role_arn {
+        return Ok(flag.clone());
+    }
+    let Some(variable) = env("AWS_ROLE_ARN") else {
+        return Err(SettingsError("AWS_ROLE_ARN is not set: the pod identity webhook (or `kubectl irsa inject`) sets it from the ServiceAccount's eks.amazonaws.com/role-arn annotation; or pass --role-arn".into()));
+    };
+    variable
+        .trim()
+        .parse()
+        .map_err(|e| SettingsError(format!("AWS_ROLE_ARN: {e}")))
+}
+
+/// The name given (flag, then AWS_ROLE_SESSION_NAME), else the hostname, else the token's.
+fn session(
+    options: &StsOptions,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<SessionSource, SettingsError> {
+    let given = options
+        .session_name
+        .clone()
+        .or_else(|| env("AWS_ROLE_SESSION_NAME"));
+    Ok(match given {
+        Some(name) => SessionSource::Given(
+            SessionName::new(name.trim()).map_err(|e| SettingsError(e.to_string()))?,
+        ),
+        None => match hostname(env).as_deref().and_then(SessionName::sanitized) {
+            Some(name) => SessionSource::Given(name),
+            None => SessionSource::FromToken,
+        },
+    })
+}
+
+/// The refresh window, after checking the duration it must fit in.
+fn refresh_before(options: &StsOptions) -> Result<Duration, SettingsError> {
+    let duration_seconds = options.duration_seconds;
+    if !(900..=43200).contains(&duration_seconds) {
+        return Err(SettingsError(format!(
+            "--duration-seconds {duration_seconds} is out of range: STS accepts 900 to 43200 (and at most the role's MaxSessionDuration)"
+        )));
+    }
+    let duration = Duration::from_secs(duration_seconds.into());
+    match options.refresh_before {
+        Some(given) if given.get() >= duration => Err(SettingsError(format!(
+            "--refresh-before {given} is not shorter than --duration-seconds {duration_seconds}: cached credentials would never be used; lower it (20m is the default)"
+        ))),
+        Some(given) => Ok(given.get()),
+        None => {
+            let jitter = REFRESH_JITTER.mul_f64(fastrand::f64());
+            Ok((DEFAULT_REFRESH_BEFORE + jitter).min(duration / 2))
+        }
+    }
+}
+
+/// `--no-cache`, else the flag, IRSA_CACHE_DIR, then the user's cache directory.
+fn cache_dir(options: &StsOptions, env: &impl Fn(&str) -> Option<String>) -> CacheDir {
+    if options.no_cache {
+        return CacheDir::Off;
+    }
+    options
+        .cache_dir
+        .clone()
+        .or_else(|| env("IRSA_CACHE_DIR").map(PathBuf::from))
+        .or_else(|| default_cache_dir(env))
+        .map_or(CacheDir::Undetermined, CacheDir::At)
 }
 
 /// The pod's name: containers get it as HOSTNAME; else the kernel's node name.
