@@ -12,7 +12,7 @@ use irsa_sts::rfc3339;
 use serde::Serialize;
 
 use super::Shared;
-use super::routes::{Reply, error, json, reply, unavailable, usable_credentials};
+use super::routes::{Keys, Reply, error, json, reply, with_usable_credentials};
 
 const TOKEN_TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
 const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
@@ -30,10 +30,8 @@ struct ImdsCredentials<'a> {
     last_updated: String,
     #[serde(rename = "Type")]
     kind: &'static str,
-    access_key_id: &'a str,
-    secret_access_key: &'a str,
-    token: &'a str,
-    expiration: String,
+    #[serde(flatten)]
+    keys: Keys<'a>,
 }
 
 /// Session tokens handed out by `PUT /latest/api/token`, with their expiry.
@@ -136,23 +134,17 @@ fn issue_token(request: &Request<Incoming>, sessions: &Sessions) -> Reply {
 }
 
 fn credentials(shared: &Shared) -> Reply {
-    let fresh = match usable_credentials(shared) {
-        Ok(fresh) => fresh,
-        Err(expired) => return unavailable(&expired),
-    };
-    let credentials = &fresh.credentials;
-    json(
-        StatusCode::OK,
-        &ImdsCredentials {
-            code: "Success",
-            last_updated: rfc3339(fresh.obtained),
-            kind: "AWS-HMAC",
-            access_key_id: &credentials.access_key_id,
-            secret_access_key: &credentials.secret_access_key,
-            token: &credentials.session_token,
-            expiration: rfc3339(credentials.expiration),
-        },
-    )
+    with_usable_credentials(shared, |fresh| {
+        json(
+            StatusCode::OK,
+            &ImdsCredentials {
+                code: "Success",
+                last_updated: rfc3339(fresh.obtained),
+                kind: "AWS-HMAC",
+                keys: Keys::of(&fresh.credentials),
+            },
+        )
+    })
 }
 
 fn text(body: &str) -> Reply {

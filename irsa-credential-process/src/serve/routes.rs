@@ -7,7 +7,7 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use irsa_sts::rfc3339;
+use irsa_sts::{Credentials, rfc3339};
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
@@ -17,14 +17,33 @@ use crate::refresh::Fresh;
 
 pub type Reply = Response<Full<Bytes>>;
 
-/// The container credentials contract, as the ECS agent and the EKS Pod Identity agent answer.
+/// The fields both contracts (container credentials and IMDS) carry, named as both name them.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct ContainerCredentials<'a> {
+pub struct Keys<'a> {
     access_key_id: &'a str,
     secret_access_key: &'a str,
     token: &'a str,
     expiration: String,
+}
+
+impl<'a> Keys<'a> {
+    pub fn of(credentials: &'a Credentials) -> Self {
+        Keys {
+            access_key_id: &credentials.access_key_id,
+            secret_access_key: &credentials.secret_access_key,
+            token: &credentials.session_token,
+            expiration: rfc3339(credentials.expiration),
+        }
+    }
+}
+
+/// The container credentials contract, as the ECS agent and the EKS Pod Identity agent answer.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ContainerCredentials<'a> {
+    #[serde(flatten)]
+    keys: Keys<'a>,
     account_id: &'a str,
     role_arn: &'a str,
 }
@@ -88,37 +107,31 @@ fn container_credentials(request: &Request<Incoming>, shared: &Shared) -> Reply 
             "the Authorization header does not match the token in AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
         );
     }
-    let fresh = match usable_credentials(shared) {
-        Ok(fresh) => fresh,
-        Err(expired) => return unavailable(&expired),
-    };
-    let credentials = &fresh.credentials;
-    json(
-        StatusCode::OK,
-        &ContainerCredentials {
-            access_key_id: &credentials.access_key_id,
-            secret_access_key: &credentials.secret_access_key,
-            token: &credentials.session_token,
-            expiration: rfc3339(credentials.expiration),
-            account_id: &credentials.account_id,
-            role_arn: &shared.role_arn,
-        },
-    )
+    with_usable_credentials(shared, |fresh| {
+        json(
+            StatusCode::OK,
+            &ContainerCredentials {
+                keys: Keys::of(&fresh.credentials),
+                account_id: &fresh.credentials.account_id,
+                role_arn: &shared.role_arn,
+            },
+        )
+    })
 }
 
-/// The credentials to hand out, or the expiry of the last good ones when they are too close
-/// to it and no refresh has succeeded since.
-pub fn usable_credentials(shared: &Shared) -> Result<Fresh, OffsetDateTime> {
+/// `answer` with the credentials to hand out; 500 instead when the last good ones are too
+/// close to their expiry and no refresh has succeeded since.
+pub fn with_usable_credentials(shared: &Shared, answer: impl FnOnce(&Fresh) -> Reply) -> Reply {
     let fresh = shared.credentials.borrow().clone();
     if fresh.usable(OffsetDateTime::now_utc()) {
-        Ok(fresh)
+        answer(&fresh)
     } else {
-        Err(fresh.credentials.expiration)
+        unavailable(&fresh.credentials.expiration)
     }
 }
 
 /// 500, with what happened.
-pub fn unavailable(expired: &OffsetDateTime) -> Reply {
+fn unavailable(expired: &OffsetDateTime) -> Reply {
     error(
         StatusCode::INTERNAL_SERVER_ERROR,
         "CredentialsUnavailable",
