@@ -51,10 +51,21 @@ fn run_in(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
 /// The command that runs the binary chrooted into `root`, with the role and the token file as
 /// flags (after the mode, when `args` starts with one).
 fn chrooted(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
-    let (mode, args) = match args.split_first() {
+    let (mode, rest) = match args.split_first() {
         Some((mode, rest)) if !mode.starts_with('-') => (Some(*mode), rest),
         _ => (None, args),
     };
+    let pod = ["--role-arn", ROLE_ARN, "--token-file", "/token"];
+    let all: Vec<&str> = mode
+        .into_iter()
+        .chain(pod)
+        .chain(rest.iter().copied())
+        .collect();
+    chrooted_as_is(root, env, &all)
+}
+
+/// The command that runs the binary chrooted into `root` with exactly `args`.
+fn chrooted_as_is(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
     // The environment is cleared below, so the programs are found here, on this PATH.
     let mut command = if rustix::process::geteuid().is_root() {
         Command::new(which("chroot"))
@@ -66,8 +77,6 @@ fn chrooted(root: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
     command
         .arg(root)
         .arg("/irsa-credential-process")
-        .args(mode)
-        .args(["--role-arn", ROLE_ARN, "--token-file", "/token"])
         .args(args)
         .env_clear()
         .envs(env.iter().copied());
@@ -219,8 +228,13 @@ fn serves_in_an_empty_root() {
         .header("Authorization", token.trim())
         .call()
         .map(|mut response| response.body_mut().read_to_string().unwrap());
+    // The sidecar's startupProbe, as `kubectl irsa inject --serve` writes it.
+    let port = url.split(':').nth(2).unwrap().split('/').next().unwrap();
+    let probe = ["probe", "--port", port, "--auth-token-file", "/auth-token"];
+    let probed = Run::from(chrooted_as_is(root.path(), &[], &probe).output().unwrap());
     let _ = child.kill();
     let _ = child.wait();
     let body: serde_json::Value = serde_json::from_str(&answer.unwrap()).unwrap();
     assert_eq!(body["AccessKeyId"], sts.issued()[0].access_key_id.as_str());
+    assert_eq!(probed.code, 0, "probe: {}", probed.stderr);
 }
