@@ -12,6 +12,9 @@ pub enum Partition {
 }
 
 impl Partition {
+    /// Every partition, in the order command lines list them.
+    pub const ALL: [Partition; 3] = [Partition::Aws, Partition::AwsCn, Partition::AwsUsGov];
+
     /// The partition's name as it appears in ARNs.
     pub fn name(self) -> &'static str {
         match self {
@@ -51,6 +54,16 @@ impl Partition {
     }
 }
 
+impl FromStr for Partition {
+    type Err = ArnError;
+
+    fn from_str(name: &str) -> Result<Self, ArnError> {
+        Partition::parse(name).ok_or_else(|| ArnError::Partition {
+            name: name.to_string(),
+        })
+    }
+}
+
 impl fmt::Display for Partition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -64,6 +77,8 @@ pub enum ArnError {
         "invalid role ARN {arn:?}: {why}; expected arn:PARTITION:iam::ACCOUNT:role/NAME with PARTITION aws, aws-cn or aws-us-gov and a 12-digit ACCOUNT"
     )]
     Role { arn: String, why: &'static str },
+    #[error("invalid partition {name:?}: use aws, aws-cn or aws-us-gov")]
+    Partition { name: String },
     #[error(
         "invalid role session name {name:?}: STS needs 2 to 64 characters of letters, digits and +=,.@_-"
     )]

@@ -1,163 +1,121 @@
-//! The plugin's errors: one clear line plus a hint, and kubectl's exit codes.
+//! The plugin's error: every way a command can fail to run, each keeping its source, and the
+//! exit code kubectl would use (2 for bad input, 1 for the rest, 130 for Ctrl-C). A verdict
+//! (a test or doctor FAIL) is not an error: commands return it as an exit code.
 
+use std::path::PathBuf;
+
+use crate::kube_api::{ConnectError, IssuerError, KubeError};
+use crate::manifests::ManifestError;
+use crate::names::NameError;
+use crate::oidc::keys::KeyError;
 use crate::trust_policy::PolicyError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    /// Bad input: exit code 2, as for usage errors.
+pub enum Error {
+    /// Bad input found after parsing: a combination of flags, a value the cluster holds.
     #[error("{0}")]
     Usage(String),
-    /// The cluster said no, or could not be reached.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    #[error(transparent)]
+    Arn(#[from] irsa_sts::ArnError),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// A failed API call.
+    #[error(transparent)]
+    Kube(#[from] KubeError),
+    /// A failed API call whose cause the command knows how to fix.
+    #[error("{source}; {hint}")]
+    Hinted {
+        #[source]
+        source: KubeError,
+        hint: String,
+    },
+    #[error(transparent)]
+    Issuer(#[from] IssuerError),
+    /// The cluster does not serve a document (or not to this user): the user must give what it
+    /// holds, as `fix` says.
+    #[error("the cluster does not serve {path} ({}): {fix}", source.status().map_or(String::new(), |s| s.message.clone()))]
+    NotServed {
+        path: &'static str,
+        fix: &'static str,
+        #[source]
+        source: KubeError,
+    },
+    /// The cluster answered, but not with what IRSA needs (no token, no keys).
     #[error("{0}")]
     Cluster(String),
     #[error(transparent)]
     Policy(#[from] PolicyError),
-    #[error("{0}")]
-    Io(String),
-    /// STS refused or could not be reached; the message is already explained.
-    #[error("{0}")]
-    Sts(String),
-    /// A test's FAIL verdict, printed on stdout as it is.
-    #[error("{0}")]
-    Verdict(String),
-    /// Ctrl-C: exit code 130, as shells report SIGINT.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// STS refused or could not be reached; the message explains the broken link.
+    #[error(transparent)]
+    Sts(#[from] irsa_sts::Explained),
+    #[error(transparent)]
+    Endpoint(#[from] irsa_sts::EndpointError),
+    #[error(transparent)]
+    Transport(#[from] irsa_sts::TransportError),
+    /// A file given on the command line that cannot be read.
+    #[error("cannot read {flag} {}: {source}", path.display())]
+    Read {
+        flag: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file or directory this command writes.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Standard output is gone or full; a closed pipe ends the program quietly (see main).
+    #[error("cannot write to standard output: {0}")]
+    Output(#[from] std::io::Error),
+    /// A program `exec` was asked to run.
+    #[error("cannot run {program}: {source}")]
+    Exec {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Something that works everywhere else failed here (a runtime, a TLS setup).
+    #[error("{what}: {detail}")]
+    Internal { what: &'static str, detail: String },
+    /// Ctrl-C: the message says what was left behind.
     #[error("{0}")]
     Interrupted(String),
 }
 
-impl CliError {
+impl Error {
+    /// kubectl's exit codes: 2 for usage errors, 130 after SIGINT, 1 for the rest.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Usage(_) => 2,
-            CliError::Interrupted(_) => 130,
+            Error::Usage(_)
+            | Error::Name(_)
+            | Error::Arn(_)
+            | Error::Manifest(_)
+            | Error::Key(_)
+            | Error::Endpoint(_)
+            | Error::Read { .. }
+            | Error::NotServed { .. }
+            | Error::Issuer(IssuerError::NotServed(_)) => 2,
+            Error::Kube(error) if error.is_invalid() => 2,
+            Error::Connect(ConnectError::Client(_)) => 1,
+            Error::Connect(_) => 2,
+            Error::Interrupted(_) => 130,
             _ => 1,
         }
     }
-}
 
-impl From<irsa_sts::ArnError> for CliError {
-    fn from(error: irsa_sts::ArnError) -> Self {
-        CliError::Usage(error.to_string())
+    /// Whether this is a closed standard output (`| head`), which is not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(error) if error.kind() == std::io::ErrorKind::BrokenPipe)
     }
 }
 
-/// Explains a failed API call on `what` (such as `serviceaccount shop/cart`) while doing `verb`.
-pub fn from_kube(error: kube::Error, verb: &str, what: &str) -> CliError {
-    match error {
-        kube::Error::Api(status) if status.is_forbidden() => CliError::Cluster(format!(
-            "forbidden: {} (ask for RBAC permission to {verb} it; check with `kubectl auth can-i {verb} {}`)",
-            status.message,
-            what.split('/')
-                .next()
-                .unwrap_or(what)
-                .split_whitespace()
-                .next()
-                .unwrap_or(what),
-        )),
-        kube::Error::Api(status) if status.is_not_found() => {
-            CliError::Cluster(format!("{what} not found: {}", status.message))
-        }
-        kube::Error::Api(status) if status.is_conflict() || status.is_already_exists() => {
-            CliError::Cluster(format!(
-                "conflict while trying to {verb} {what}: {} (someone changed it meanwhile; run the command again)",
-                status.message
-            ))
-        }
-        kube::Error::Api(status) if status.is_invalid() => CliError::Usage(format!(
-            "the cluster refused to {verb} {what}: {}",
-            status.message
-        )),
-        kube::Error::Api(status) => CliError::Cluster(format!(
-            "cannot {verb} {what}: {} ({} {})",
-            status.message, status.code, status.reason
-        )),
-        other => CliError::Cluster(format!(
-            "cannot {verb} {what}: {other} (check that the cluster is reachable: --context, --kubeconfig, --request-timeout)"
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn api_error(code: u16, reason: &str, message: &str) -> kube::Error {
-        kube::Error::Api(
-            kube::core::Status::failure(message, reason)
-                .with_code(code)
-                .boxed(),
-        )
-    }
-
-    #[test]
-    fn api_statuses_become_clear_errors() {
-        let what = "serviceaccount shop/cart";
-        let forbidden = from_kube(
-            api_error(
-                403,
-                "Forbidden",
-                "serviceaccounts \"cart\" is forbidden: User \"jane\" cannot patch resource",
-            ),
-            "patch",
-            what,
-        );
-        assert!(
-            forbidden
-                .to_string()
-                .starts_with("forbidden: serviceaccounts \"cart\" is forbidden")
-        );
-        assert!(
-            forbidden
-                .to_string()
-                .contains("kubectl auth can-i patch serviceaccount")
-        );
-        assert_eq!(forbidden.exit_code(), 1);
-
-        let conflict = from_kube(
-            api_error(409, "Conflict", "the object has been modified"),
-            "patch",
-            what,
-        );
-        assert!(
-            conflict
-                .to_string()
-                .contains("someone changed it meanwhile; run the command again")
-        );
-
-        let exists = from_kube(
-            api_error(
-                409,
-                "AlreadyExists",
-                "serviceaccounts \"cart\" already exists",
-            ),
-            "create",
-            what,
-        );
-        assert!(
-            exists.to_string().contains("run the command again"),
-            "{exists}"
-        );
-
-        let invalid = from_kube(
-            api_error(422, "Invalid", "metadata.name: Invalid value"),
-            "create",
-            what,
-        );
-        assert!(
-            invalid
-                .to_string()
-                .contains("the cluster refused to create serviceaccount shop/cart")
-        );
-        assert_eq!(invalid.exit_code(), 2);
-
-        let missing = from_kube(
-            api_error(404, "NotFound", "serviceaccounts \"cart\" not found"),
-            "get",
-            what,
-        );
-        assert_eq!(
-            missing.to_string(),
-            "serviceaccount shop/cart not found: serviceaccounts \"cart\" not found"
-        );
-    }
-}
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,25 +1,33 @@
-//! Kubernetes names and trust-policy subjects, validated before anything is sent.
+//! Kubernetes names, trust-policy subjects, account IDs and issuer URLs, validated before
+//! anything is sent. The command line parses flags with these, so a bad value is a usage error
+//! naming the flag.
 
-use crate::error::CliError;
+use std::fmt;
+use std::str::FromStr;
+
+/// A name or URL that cannot be what it stands for; the message says what is allowed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NameError(String);
 
 /// A namespace: a DNS-1123 label.
-pub fn check_namespace(namespace: &str) -> Result<(), CliError> {
+pub fn check_namespace(namespace: &str) -> Result<(), NameError> {
     if is_dns1123_label(namespace) {
         Ok(())
     } else {
-        Err(CliError::Usage(format!(
+        Err(NameError(format!(
             "invalid namespace {namespace:?}: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit"
         )))
     }
 }
 
 /// A ServiceAccount name: a DNS-1123 subdomain.
-pub fn check_service_account(name: &str) -> Result<(), CliError> {
+pub fn check_service_account(name: &str) -> Result<(), NameError> {
     let valid = !name.is_empty() && name.len() <= 253 && name.split('.').all(is_dns1123_label);
     if valid {
         Ok(())
     } else {
-        Err(CliError::Usage(format!(
+        Err(NameError(format!(
             "invalid ServiceAccount name {name:?}: use at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
         )))
     }
@@ -34,12 +42,22 @@ fn is_dns1123_label(label: &str) -> bool {
         && bytes.last().is_some_and(alphanumeric)
 }
 
+/// A namespace flag's value, checked (a clap `value_parser`).
+pub fn namespace(text: &str) -> Result<String, NameError> {
+    check_namespace(text).map(|()| text.to_string())
+}
+
+/// A ServiceAccount argument, checked (a clap `value_parser`).
+pub fn service_account(text: &str) -> Result<String, NameError> {
+    check_service_account(text).map(|()| text.to_string())
+}
+
 /// `NAMESPACE:NAME` (wildcards `*` and `?` allowed) as the token subject
 /// `system:serviceaccount:NAMESPACE:NAME`.
-pub fn subject(spec: &str) -> Result<String, CliError> {
+pub fn subject(spec: &str) -> Result<String, NameError> {
     let refuse = |why: &str| {
-        CliError::Usage(format!(
-            "invalid --service-account {spec:?}: {why}; write NAMESPACE:NAME, such as shop:cart or team-*:*"
+        NameError(format!(
+            "{spec:?} is not a subject ({why}): write NAMESPACE:NAME, such as shop:cart or team-*:*"
         ))
     };
     let (namespace, name) = spec.split_once(':').ok_or_else(|| refuse("no ':'"))?;
@@ -63,18 +81,77 @@ pub fn subject(spec: &str) -> Result<String, CliError> {
     Ok(format!("system:serviceaccount:{namespace}:{name}"))
 }
 
+/// A 12-digit AWS account ID.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for AccountId {
+    type Err = NameError;
+
+    fn from_str(text: &str) -> Result<Self, NameError> {
+        if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(AccountId(text.to_string()))
+        } else {
+            Err(NameError(format!(
+                "invalid account {text:?}: an AWS account ID is 12 digits"
+            )))
+        }
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An issuer URL as IAM takes it: https with a host. Kept byte for byte, since tokens, the
+/// discovery document and the IAM provider must agree exactly; a trailing slash is accepted
+/// but warned about ([`Issuer::warning`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issuer(String);
+
+impl Issuer {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What is legal but breaks issuer equality (a trailing slash).
+    pub fn warning(&self) -> Option<String> {
+        check_issuer(&self.0).ok().flatten()
+    }
+}
+
+impl FromStr for Issuer {
+    type Err = NameError;
+
+    fn from_str(text: &str) -> Result<Self, NameError> {
+        check_issuer(text).map(|_| Issuer(text.to_string()))
+    }
+}
+
+impl fmt::Display for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The issuer as IAM needs it: https, and a warning for a trailing slash, which breaks issuer
 /// equality with the tokens (`iss` must match the provider URL byte for byte).
-pub fn check_issuer(issuer: &str) -> Result<Option<String>, CliError> {
+pub fn check_issuer(issuer: &str) -> Result<Option<String>, NameError> {
     let Some(rest) = issuer.strip_prefix("https://") else {
-        return Err(CliError::Usage(format!(
+        return Err(NameError(format!(
             "invalid issuer {issuer:?}: IAM OIDC providers need an https:// URL"
         )));
     };
     if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
-        return Err(CliError::Usage(format!(
-            "invalid issuer {issuer:?}: no host"
-        )));
+        return Err(NameError(format!("invalid issuer {issuer:?}: no host")));
     }
     Ok(issuer.ends_with('/').then(|| {
         format!("the issuer {issuer:?} ends with '/': tokens, the discovery document and the IAM provider must use the same URL byte for byte, and IAM drops the slash; configure --service-account-issuer without it")
@@ -114,7 +191,23 @@ mod tests {
     }
 
     #[test]
+    fn account_ids_are_twelve_digits() {
+        assert_eq!(
+            "123456789012".parse::<AccountId>().unwrap().as_str(),
+            "123456789012"
+        );
+        for bad in ["1234", "12345678901a", "1234567890123", ""] {
+            let error = bad.parse::<AccountId>().unwrap_err().to_string();
+            assert!(error.ends_with("an AWS account ID is 12 digits"), "{error}");
+        }
+    }
+
+    #[test]
     fn issuers_must_be_https_and_trailing_slashes_are_flagged() {
+        let slash: Issuer = "https://oidc.example.com/id/X/".parse().unwrap();
+        assert_eq!(slash.as_str(), "https://oidc.example.com/id/X/");
+        assert!(slash.warning().unwrap().contains("ends with '/'"));
+        assert!("http://oidc.example.com".parse::<Issuer>().is_err());
         assert_eq!(check_issuer("https://oidc.example.com/id/X").unwrap(), None);
         assert!(
             check_issuer("https://oidc.example.com/")

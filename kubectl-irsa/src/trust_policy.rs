@@ -58,6 +58,28 @@ pub struct Grant {
     pub audience: String,
 }
 
+impl Grant {
+    /// The grant for `subjects` of the cluster whose tokens carry `issuer`, with the provider in
+    /// `account` of `partition`.
+    pub fn new(
+        partition: Partition,
+        account: &str,
+        issuer: &str,
+        subjects: Vec<String>,
+        audience: &str,
+    ) -> Self {
+        Grant {
+            provider: Provider {
+                partition,
+                account: account.to_string(),
+                issuer_hostpath: irsa_sts::token::issuer_hostpath(issuer).to_string(),
+            },
+            subjects,
+            audience: audience.to_string(),
+        }
+    }
+}
+
 /// Whether a subject needs `StringLike`.
 pub fn is_pattern(subject: &str) -> bool {
     subject.contains(['*', '?'])

@@ -252,7 +252,10 @@ fn unbound_service_accounts_and_bad_timeouts_fail_before_any_pod() {
     );
     cluster
         .run(&["test", "cart", "-n", "shop", "--timeout", "soon"])
-        .fails(2, "invalid --timeout");
+        .fails(2, "invalid value 'soon' for '--timeout <DURATION>'");
+    cluster
+        .run(&["test", "cart", "-n", "shop", "--timeout", "0"])
+        .fails(2, "\"0\" is no time at all: give a duration above zero");
     assert!(cluster.fake.pods().is_empty());
 }
 

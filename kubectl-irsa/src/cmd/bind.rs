@@ -1,188 +1,191 @@
 //! `kubectl irsa bind`: annotate (or create) a ServiceAccount and print the trust policy.
 
+use std::process::ExitCode;
+
 use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
-use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams};
+use kube::api::ObjectMeta;
 
 use irsa_sts::{Partition, RoleArn};
 
-use crate::annotations::{Binding, Keys, Plan, plan};
-use crate::cli::{BindArgs, DryRun, KubeFlags};
-use crate::cluster::{self, Cluster};
-use crate::cmd::{self, FIELD_MANAGER};
-use crate::error::{CliError, from_kube};
-use crate::names;
-use crate::trust_policy::{self, Grant, Provider};
+use crate::binding::{Keys, Plan, Request, plan};
+use crate::cli::BindArgs;
+use crate::error::{Error, Result};
+use crate::kube_api::{Cluster, DryRun, Scope};
+use crate::output::Output;
+use crate::shell::quote;
+use crate::trust_policy::{self, Grant};
 
-pub async fn run(flags: &KubeFlags, args: &BindArgs) -> Result<(), CliError> {
-    names::check_service_account(&args.name)?;
-    let role_arn = role_arn(args)?;
-    if let Some(issuer) = &args.issuer
-        && let Some(warning) = names::check_issuer(issuer)?
-    {
-        eprintln!("Warning: {warning}");
+pub async fn run(args: &BindArgs, out: Output) -> Result<ExitCode> {
+    let role = role_arn(args)?;
+    if let Some(warning) = args.issuer.as_ref().and_then(|issuer| issuer.warning()) {
+        out.warn(warning);
     }
-    if let Some(seconds) = args.token_expiration
-        && seconds < 600
-    {
-        eprintln!(
-            "Warning: --token-expiration {seconds} is below 600: the webhook raises it to 600 seconds"
-        );
+    if let Some(seconds) = args.token_expiration.filter(|seconds| *seconds < 600) {
+        out.warn(format_args!(
+            "--token-expiration {seconds} is below 600: the webhook raises it to 600 seconds"
+        ));
     }
-    let keys = Keys::new(&args.prefix.annotation_prefix);
-    let binding = Binding {
-        role_arn,
+    let request = Request {
+        role_arn: role.clone(),
         audience: args.audience.clone(),
         sts_regional_endpoints: args.sts_regional_endpoints,
         token_expiration: args.token_expiration,
     };
-    let wanted = binding.annotations(&keys);
+    let wanted = request.annotations(&Keys::new(&args.prefix.annotation_prefix));
+    let cluster = Cluster::connect(&args.kube.options()).await?;
+    if annotate(&cluster, args, &wanted, out).await? {
+        warn_about_running_pods(&cluster, &args.name, out).await?;
+    }
+    let issuer = match &args.issuer {
+        Some(issuer) => issuer.to_string(),
+        None => cluster.issuer().await?,
+    };
+    let audience = request
+        .audience
+        .as_deref()
+        .unwrap_or(crate::binding::DEFAULT_AUDIENCE);
+    out.print(&trust_policy_advice(
+        &role,
+        &issuer,
+        &cluster.namespace,
+        &args.name,
+        audience,
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
 
-    let Cluster { client, namespace } = cluster::connect(flags).await?;
-    let what = format!("serviceaccount {namespace}/{}", args.name);
-    let api: Api<ServiceAccount> = Api::namespaced(client.clone(), &namespace);
-    let suffix = cmd::dry_run_suffix(args.dry_run);
+fn role_arn(args: &BindArgs) -> Result<RoleArn> {
+    match (&args.role_arn, &args.role_name, &args.account) {
+        (Some(arn), _, _) => Ok(arn.clone()),
+        (None, Some(name), Some(account)) => {
+            Ok(format!("arn:{}:iam::{account}:role/{name}", args.partition).parse()?)
+        }
+        _ => Err(Error::Usage(
+            "give --role-arn ARN, or --role-name NAME with --account ID".into(),
+        )),
+    }
+}
 
-    let mut restart_needed = false;
-    match cmd::get_service_account(&api, &namespace, &args.name).await? {
-        None if args.no_create => {
-            return Err(CliError::Cluster(format!(
-                "{what} not found: create it, or drop --no-create to let bind create it"
+/// Creates or annotates the ServiceAccount; whether pods may now run with an old identity.
+async fn annotate(
+    cluster: &Cluster,
+    args: &BindArgs,
+    wanted: &std::collections::BTreeMap<String, String>,
+    out: Output,
+) -> Result<bool> {
+    let (name, namespace) = (&args.name, &cluster.namespace);
+    let suffix = args.dry_run.suffix();
+    let Some(existing) = cluster.service_account(name).await? else {
+        if args.no_create {
+            return Err(Error::Cluster(format!(
+                "serviceaccount {namespace}/{name} not found: create it, or drop --no-create to let bind create it"
             )));
         }
-        None => {
-            let account = ServiceAccount {
-                metadata: ObjectMeta {
-                    name: Some(args.name.clone()),
-                    namespace: Some(namespace.clone()),
-                    annotations: Some(wanted.clone()),
-                    ..ObjectMeta::default()
-                },
-                ..ServiceAccount::default()
-            };
-            if args.dry_run != DryRun::Client {
-                api.create(&cmd::post_params(args.dry_run), &account)
-                    .await
-                    .map_err(|error| match error {
-                        kube::Error::Api(status) if status.is_not_found() => CliError::Cluster(format!(
-                            "cannot create {what}: {}; create the namespace first (kubectl create namespace {namespace})",
-                            status.message
-                        )),
-                        other => from_kube(other, "create", &what),
-                    })?;
-            }
-            println!(
-                "serviceaccount/{} created in namespace {namespace}{suffix}",
-                args.name
-            );
+        create(cluster, name, wanted, args.dry_run).await?;
+        out.line(format_args!(
+            "serviceaccount/{name} created in namespace {namespace}{suffix}"
+        ))?;
+        return Ok(false);
+    };
+    let present = existing.metadata.annotations.unwrap_or_default();
+    match plan(&present, wanted, args.overwrite) {
+        Plan::Unchanged => {
+            out.line(format_args!("serviceaccount/{name} unchanged"))?;
+            Ok(false)
         }
-        Some(existing) => match plan(&cmd::annotations_of(&existing), &wanted, args.overwrite) {
-            Plan::Unchanged => println!("serviceaccount/{} unchanged", args.name),
-            Plan::Refused { key, current } => {
-                return Err(CliError::Usage(format!(
-                    "{what} already has {key}={current}: pass --overwrite to replace it"
-                )));
+        Plan::Refused { key, current } => Err(Error::Usage(format!(
+            "serviceaccount {namespace}/{name} already has {key}={current}: pass --overwrite to replace it"
+        ))),
+        Plan::Set(changes) => {
+            if args.dry_run.sends() {
+                let patch = serde_json::json!({ "metadata": { "annotations": changes } });
+                cluster
+                    .merge_patch::<ServiceAccount>(name, &patch, args.dry_run)
+                    .await?;
             }
-            Plan::Set(changes) => {
-                if args.dry_run != DryRun::Client {
-                    let patch = serde_json::json!({ "metadata": { "annotations": changes } });
-                    let params = PatchParams {
-                        dry_run: args.dry_run == DryRun::Server,
-                        field_manager: Some(FIELD_MANAGER.into()),
-                        ..PatchParams::default()
-                    };
-                    api.patch(&args.name, &params, &Patch::Merge(&patch))
-                        .await
-                        .map_err(|e| from_kube(e, "patch", &what))?;
-                }
-                println!("serviceaccount/{} annotated{suffix}", args.name);
-                restart_needed = true;
-            }
+            out.line(format_args!("serviceaccount/{name} annotated{suffix}"))?;
+            Ok(true)
+        }
+    }
+}
+
+async fn create(
+    cluster: &Cluster,
+    name: &str,
+    annotations: &std::collections::BTreeMap<String, String>,
+    dry_run: DryRun,
+) -> Result<()> {
+    if !dry_run.sends() {
+        return Ok(());
+    }
+    let account = ServiceAccount {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: Some(cluster.namespace.clone()),
+            annotations: Some(annotations.clone()),
+            ..ObjectMeta::default()
         },
-    }
-
-    if restart_needed {
-        let pods = pods_using(&client, &namespace, &args.name).await?;
-        if pods > 0 {
-            eprintln!(
-                "Warning: {pods} pod(s) use serviceaccount/{} and keep their old identity until they restart (kubectl rollout restart the workloads that run them)",
-                args.name
-            );
-        }
-    }
-
-    let issuer = match &args.issuer {
-        Some(issuer) => issuer.clone(),
-        None => cluster::discover_issuer(&client).await?,
+        ..ServiceAccount::default()
     };
-    print_trust_policy(
-        &binding.role_arn,
-        &issuer,
-        &namespace,
-        &args.name,
-        binding.audience.as_deref(),
-    )
+    match cluster.create(&account, dry_run).await {
+        Err(error) if error.is_not_found() => Err(Error::Hinted {
+            hint: format!(
+                "create the namespace first (kubectl create namespace {})",
+                cluster.namespace
+            ),
+            source: error,
+        }),
+        other => other.map(|_| ()).map_err(Error::from),
+    }
 }
 
-fn role_arn(args: &BindArgs) -> Result<RoleArn, CliError> {
-    let arn = match (&args.role_arn, &args.role_name, &args.account) {
-        (Some(arn), _, _) => arn.clone(),
-        (None, Some(name), Some(account)) => {
-            format!("arn:{}:iam::{account}:role/{name}", args.partition)
-        }
-        _ => {
-            return Err(CliError::Usage(
-                "give --role-arn ARN, or --role-name NAME with --account ID".into(),
-            ));
-        }
-    };
-    Ok(arn.parse()?)
+/// Pods keep the identity they started with: say how many must restart.
+async fn warn_about_running_pods(cluster: &Cluster, name: &str, out: Output) -> Result<()> {
+    let scope = Scope::Namespace(cluster.namespace.clone());
+    let pods = cluster
+        .count::<Pod>(&scope, &format!("spec.serviceAccountName={name}"))
+        .await?;
+    if pods > 0 {
+        out.warn(format_args!(
+            "{pods} pod(s) use serviceaccount/{name} and keep their old identity until they restart (kubectl rollout restart the workloads that run them)"
+        ));
+    }
+    Ok(())
 }
 
-/// How many pods in `namespace` run as the ServiceAccount.
-async fn pods_using(client: &kube::Client, namespace: &str, name: &str) -> Result<usize, CliError> {
-    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let params = ListParams::default().fields(&format!("spec.serviceAccountName={name}"));
-    let list = pods
-        .list_metadata(&params)
-        .await
-        .map_err(|e| from_kube(e, "list", &format!("pods in namespace {namespace}")))?;
-    Ok(list.items.len())
-}
-
-fn print_trust_policy(
+/// The trust policy the role needs, and the AWS CLI commands that create or extend it.
+fn trust_policy_advice(
     role: &RoleArn,
     issuer: &str,
     namespace: &str,
     name: &str,
-    audience: Option<&str>,
-) -> Result<(), CliError> {
-    let grant = Grant {
-        provider: Provider {
-            partition: role.partition(),
-            account: role.account().to_string(),
-            issuer_hostpath: irsa_sts::token::issuer_hostpath(issuer).to_string(),
-        },
-        subjects: vec![format!("system:serviceaccount:{namespace}:{name}")],
-        audience: audience.unwrap_or("sts.amazonaws.com").to_string(),
-    };
+    audience: &str,
+) -> String {
+    let sub = format!("system:serviceaccount:{namespace}:{name}");
+    let grant = Grant::new(
+        role.partition(),
+        role.account(),
+        issuer,
+        vec![sub],
+        audience,
+    );
     let policy = trust_policy::generate(&[grant]);
     let pretty = serde_json::to_string_pretty(&policy).unwrap_or_default();
     let compact = serde_json::to_string(&policy).unwrap_or_default();
-    let region_hint = match role.partition() {
+    let region = match role.partition() {
         Partition::Aws => "",
         Partition::AwsCn => " --region cn-north-1",
         Partition::AwsUsGov => " --region us-gov-west-1",
     };
-    println!("\nTrust policy that {role} needs:\n{pretty}");
-    println!("\nCreate the role with it:");
-    println!(
-        "  aws iam create-role{region_hint} --role-name {} --assume-role-policy-document '{compact}'",
-        role.name()
-    );
-    println!("Or, if the role exists, add this ServiceAccount to its trust policy:");
-    println!(
-        "  aws iam get-role{region_hint} --role-name {name_arg} > role.json && kubectl irsa trust-policy --merge role.json --role-arn {role} --service-account {namespace}:{name} --issuer {issuer} > trust.json && aws iam update-assume-role-policy{region_hint} --role-name {name_arg} --policy-document file://trust.json",
-        name_arg = role.name()
-    );
-    Ok(())
+    let role_name = quote(role.name());
+    let (role_arn, issuer) = (quote(role.as_str()), quote(issuer));
+    let subject = format!("{namespace}:{name}");
+    let account = quote(&subject);
+    format!(
+        "\nTrust policy that {role} needs:\n{pretty}\n\nCreate the role with it:\n  \
+         aws iam create-role{region} --role-name {role_name} --assume-role-policy-document {}\n\
+         Or, if the role exists, add this ServiceAccount to its trust policy:\n  \
+         aws iam get-role{region} --role-name {role_name} > role.json && kubectl irsa trust-policy --merge role.json --role-arn {role_arn} --service-account {account} --issuer {issuer} > trust.json && aws iam update-assume-role-policy{region} --role-name {role_name} --policy-document file://trust.json\n",
+        quote(&compact)
+    )
 }

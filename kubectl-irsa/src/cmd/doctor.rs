@@ -2,117 +2,57 @@
 //! [`crate::doctor`], print the report, and exit 1 when a check fails.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal as _, Read as _};
-use std::path::PathBuf;
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::ValueEnum;
 use irsa_sts::Claims;
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams};
 
-use crate::annotations::Keys;
-use crate::cli::{KubeFlags, PrefixArg};
-use crate::cluster::{self, Cluster};
-use crate::cmd;
+use crate::kube_api::{CHUNK_SIZE, DISCOVERY_PATH, JWKS_PATH};
+
+use super::input::read_json;
+use crate::binding::{DEFAULT_AUDIENCE, Keys};
+use crate::cli::DoctorArgs;
 use crate::doctor::{Check, Report, Section, Status, Subject, account, fetch, issuer, trust};
-use crate::error::CliError;
+use crate::error::{Error, Result};
 use crate::identity::{self, IdentityOptions};
-use crate::names;
-
-/// Output formats for `doctor`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum DoctorFormat {
-    /// A readable report (coloured on a terminal unless NO_COLOR is set).
-    #[default]
-    Text,
-    /// One JSON document, for CI.
-    Json,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct DoctorArgs {
-    /// The ServiceAccount [default: every bound ServiceAccount of the namespace].
-    #[arg(value_name = "SERVICEACCOUNT")]
-    pub name: Option<String>,
-
-    /// Check the bound ServiceAccounts of all namespaces.
-    #[arg(short = 'A', long, conflicts_with = "name")]
-    pub all_namespaces: bool,
-
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t)]
-    pub output: DoctorFormat,
-
-    /// Also fetch the discovery document and JWKS from the issuer URL as IAM does, compare them
-    /// with the cluster's, and print the issuer host's thumbprint.
-    #[arg(long)]
-    pub check_public: bool,
-
-    /// PEM certificates to trust besides the public roots for --check-public (a private CA).
-    #[arg(long, value_name = "FILE", requires = "check_public")]
-    pub ca_bundle: Option<PathBuf>,
-
-    /// The role's trust policy (or `aws iam get-role` output) to evaluate against each
-    /// ServiceAccount's token, as IAM would; - reads stdin.
-    #[arg(long, value_name = "FILE")]
-    pub trust_policy: Option<PathBuf>,
-
-    /// Also trade each ServiceAccount's token with STS from this machine, as `whoami` does.
-    #[arg(long)]
-    pub assume: bool,
-
-    /// The STS region for --assume [env: AWS_REGION, AWS_DEFAULT_REGION].
-    #[arg(long, requires = "assume")]
-    pub region: Option<String>,
-
-    /// The STS endpoint for --assume [env: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL].
-    #[arg(long, value_name = "URL", requires = "assume")]
-    pub endpoint_url: Option<String>,
-
-    #[command(flatten)]
-    pub prefix: PrefixArg,
-}
+use crate::kube_api::{Cluster, KubeError, Scope};
+use crate::output::{Output, ReportFormat};
 
 /// How long to wait for the issuer host with --check-public.
 const PUBLIC_TIMEOUT: Duration = Duration::from_secs(15);
-const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
 
-pub async fn run(flags: &KubeFlags, args: &DoctorArgs) -> Result<(), CliError> {
-    if let Some(name) = &args.name {
-        names::check_service_account(name)?;
-    }
-    let policy = args.trust_policy.as_deref().map(read_policy).transpose()?;
-    let cluster = cluster::connect(flags).await?;
-    let client = &cluster.client;
+pub async fn run(args: &DoctorArgs, out: Output) -> Result<ExitCode> {
+    let policy = args
+        .trust_policy
+        .as_deref()
+        .map(|path| read_json("--trust-policy", path))
+        .transpose()?;
+    let cluster = Cluster::connect(&args.kube.options()).await?;
     let keys = Keys::new(&args.prefix.annotation_prefix);
     let scope = (!args.all_namespaces).then_some(cluster.namespace.as_str());
 
     // The ServiceAccounts to look at: the one named, or every bound one in scope.
     let targets: Vec<(String, String, Option<ServiceAccount>)> = match &args.name {
         Some(name) => {
-            let api: Api<ServiceAccount> = Api::namespaced(client.clone(), &cluster.namespace);
-            let found = cmd::get_service_account(&api, &cluster.namespace, name).await?;
+            let found = cluster.service_account(name).await?;
             vec![(cluster.namespace.clone(), name.clone(), found)]
         }
-        None => {
-            let api: Api<ServiceAccount> = match scope {
-                Some(ns) => Api::namespaced(client.clone(), ns),
-                None => Api::all(client.clone()),
-            };
-            cmd::list_all(&api, 500, "serviceaccounts")
-                .await?
-                .into_iter()
-                .filter(|sa| cmd::annotations_of(sa).contains_key(&keys.role_arn()))
-                .map(|sa| {
-                    let ns = sa.metadata.namespace.clone().unwrap_or_default();
-                    let name = sa.metadata.name.clone().unwrap_or_default();
-                    (ns, name, Some(sa))
-                })
-                .collect()
-        }
+        None => cluster
+            .list_all::<ServiceAccount>(&cluster.scope(args.all_namespaces), CHUNK_SIZE)
+            .await?
+            .into_iter()
+            .filter(|sa| annotations_of(sa).contains_key(&keys.role_arn()))
+            .map(|sa| {
+                let ns = sa.metadata.namespace.clone().unwrap_or_default();
+                let name = sa.metadata.name.clone().unwrap_or_default();
+                (ns, name, Some(sa))
+            })
+            .collect(),
     };
 
     // Cluster-wide: issuer, keys, public documents, webhook.
@@ -122,15 +62,15 @@ pub async fn run(flags: &KubeFlags, args: &DoctorArgs) -> Result<(), CliError> {
         .map_or((cluster.namespace.clone(), "default".to_string()), |t| {
             (t.0.clone(), t.1.clone())
         });
-    let token = request_token(client, &token_ns, &token_sa, DEFAULT_AUDIENCE).await;
+    let token = request_token(&cluster, &token_ns, &token_sa, DEFAULT_AUDIENCE).await;
     let claims = token.as_deref().ok().and_then(|t| Claims::decode(t).ok());
     let token_iss = match (&token, claims.as_ref().and_then(|c| c.iss.as_deref())) {
         (Ok(_), Some(iss)) => Ok(iss),
         (Ok(_), None) => Err("the token has no iss claim"),
         (Err(why), _) => Err(why.as_str()),
     };
-    let discovery = get_raw(client, "/.well-known/openid-configuration").await;
-    let jwks = get_raw(client, "/openid/v1/jwks").await;
+    let discovery = get_raw(&cluster, DISCOVERY_PATH).await;
+    let jwks = get_raw(&cluster, JWKS_PATH).await;
     let announced = discovery
         .as_deref()
         .ok()
@@ -152,9 +92,9 @@ pub async fn run(flags: &KubeFlags, args: &DoctorArgs) -> Result<(), CliError> {
             .and_then(|h| h.kid);
         checks.extend(public_checks(args, issuer_url.as_deref(), jwks.as_deref().ok(), kid).await?);
     }
-    let webhook = list_webhooks(client).await;
+    let webhook = list_webhooks(&cluster).await;
     let endpoints = match &webhook {
-        Ok(Some((_, Some(service)))) => Some(ready_endpoints(client, service).await),
+        Ok(Some((_, Some(service)))) => Some(ready_endpoints(&cluster, service).await),
         _ => None,
     };
     let has_webhook = matches!(webhook, Ok(Some(_)));
@@ -168,26 +108,15 @@ pub async fn run(flags: &KubeFlags, args: &DoctorArgs) -> Result<(), CliError> {
 
     // Per ServiceAccount.
     let pods = if targets.iter().any(|t| t.2.is_some()) {
-        let api: Api<Pod> = match scope {
-            Some(ns) => Api::namespaced(client.clone(), ns),
-            None => Api::all(client.clone()),
-        };
-        cmd::list_all(&api, 500, "pods")
+        cluster
+            .pods_by_service_account(&cluster.scope(args.all_namespaces), CHUNK_SIZE)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| brief(&e))
     } else {
-        Ok(Vec::new())
+        Ok(HashMap::new())
     };
-    let mut by_account: HashMap<(String, String), Vec<Pod>> = HashMap::new();
-    for pod in pods.as_deref().unwrap_or_default() {
-        let ns = pod.metadata.namespace.clone().unwrap_or_default();
-        let sa = pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.service_account_name.clone())
-            .unwrap_or_else(|| "default".into());
-        by_account.entry((ns, sa)).or_default().push(pod.clone());
-    }
+    let no_pods = HashMap::new();
+    let by_account: &HashMap<(String, String), Vec<Pod>> = pods.as_ref().unwrap_or(&no_pods);
     for (namespace, name, found) in &targets {
         let mut checks = Vec::new();
         let subject = Subject::ServiceAccount {
@@ -203,7 +132,7 @@ pub async fn run(flags: &KubeFlags, args: &DoctorArgs) -> Result<(), CliError> {
             report.sections.push(Section { subject, checks });
             continue;
         };
-        let annotations = cmd::annotations_of(sa);
+        let annotations = annotations_of(sa);
         let (role_check, role) =
             account::check_role_arn(&annotations, &keys, issuer_url.as_deref(), namespace, name);
         checks.push(role_check);
@@ -238,7 +167,7 @@ pub async fn run(flags: &KubeFlags, args: &DoctorArgs) -> Result<(), CliError> {
                 .get(&keys.audience())
                 .map_or(DEFAULT_AUDIENCE, String::as_str);
             checks.push(
-                match request_token(client, namespace, name, audience).await {
+                match request_token(&cluster, namespace, name, audience).await {
                     Ok(token) => match Claims::decode(&token) {
                         Ok(claims) => {
                             trust::check_trust(policy, role.as_ref(), &claims, namespace, name)
@@ -263,73 +192,49 @@ pub async fn run(flags: &KubeFlags, args: &DoctorArgs) -> Result<(), CliError> {
         report.sections.push(Section { subject, checks });
     }
     if args.name.is_none() && targets.is_empty() {
-        eprintln!(
+        out.status(format_args!(
             "No bound ServiceAccounts found{}; name one to check it.",
             scope
                 .map(|ns| format!(" in {ns} namespace"))
                 .unwrap_or_default()
-        );
+        ));
     }
-    finish(&report, args.output)
+    finish(&report, args.output, out)
 }
 
-fn finish(report: &Report, format: DoctorFormat) -> Result<(), CliError> {
-    let failed = report.verdict() == Status::Fail;
+fn annotations_of(account: &ServiceAccount) -> std::collections::BTreeMap<String, String> {
+    account.metadata.annotations.clone().unwrap_or_default()
+}
+
+fn finish(report: &Report, format: ReportFormat, out: Output) -> Result<ExitCode> {
     match format {
-        DoctorFormat::Json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()
-            );
-            if failed {
-                return Err(CliError::Verdict(String::new()));
-            }
-        }
-        DoctorFormat::Text => {
+        ReportFormat::Json => out.json(&report.to_json())?,
+        ReportFormat::Text => {
             let colour = crate::doctor::use_colour(
                 std::io::stdout().is_terminal(),
                 std::env::var("NO_COLOR").ok().as_deref(),
             );
-            print!("{}", report.render_text(colour));
-            let summary = report.summary();
-            if failed {
-                return Err(CliError::Verdict(summary));
-            }
-            println!("{summary}");
+            out.print(&report.render_text(colour))?;
+            out.line(report.summary())?;
         }
     }
-    Ok(())
-}
-
-fn read_policy(path: &std::path::Path) -> Result<serde_json::Value, CliError> {
-    let mut text = String::new();
-    let read = if path.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut text).map(|_| ())
+    Ok(if report.verdict() == Status::Fail {
+        ExitCode::FAILURE
     } else {
-        std::fs::read_to_string(path).map(|t| text = t)
-    };
-    read.map_err(|e| {
-        CliError::Usage(format!(
-            "cannot read --trust-policy {}: {e}",
-            path.display()
-        ))
-    })?;
-    serde_json::from_str(&text).map_err(|e| {
-        CliError::Usage(format!(
-            "--trust-policy {} is not JSON ({e}): give the policy or `aws iam get-role` output",
-            path.display()
-        ))
+        ExitCode::SUCCESS
     })
 }
 
 /// A fresh token for `namespace/name` with `audience`, as the kubelet would request it.
 async fn request_token(
-    client: &kube::Client,
+    cluster: &Cluster,
     namespace: &str,
     name: &str,
     audience: &str,
-) -> Result<String, String> {
-    cluster::request_token(client, namespace, name, audience)
+) -> std::result::Result<String, String> {
+    cluster
+        .in_namespace(namespace)
+        .request_token(name, audience)
         .await
         .map_err(|e| {
             format!(
@@ -341,39 +246,35 @@ async fn request_token(
 }
 
 /// What the cluster answers at `path` (as `kubectl get --raw`).
-async fn get_raw(client: &kube::Client, path: &str) -> Result<String, String> {
-    let request = http::Request::get(path)
-        .body(Vec::new())
-        .map_err(|e| e.to_string())?;
-    client.request_text(request).await.map_err(|e| brief(&e))
+async fn get_raw(cluster: &Cluster, path: &str) -> std::result::Result<String, String> {
+    cluster.get_raw(path).await.map_err(|e| brief(&e))
 }
 
-fn brief(error: &kube::Error) -> String {
-    match error {
-        kube::Error::Api(status) => {
-            format!("{} {} ({})", status.code, status.reason, status.message)
-        }
-        other => other.to_string(),
+fn brief(error: &KubeError) -> String {
+    match error.status() {
+        Some(status) => format!("{} {} ({})", status.code, status.reason, status.message),
+        None => error.kube().to_string(),
     }
 }
 
-async fn list_webhooks(client: &kube::Client) -> Result<Option<(String, Option<String>)>, String> {
-    let api: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
-    let configs = api
-        .list(&ListParams::default())
+async fn list_webhooks(
+    cluster: &Cluster,
+) -> std::result::Result<Option<(String, Option<String>)>, String> {
+    let configs = cluster
+        .list_cluster::<MutatingWebhookConfiguration>()
         .await
         .map_err(|e| brief(&e))?;
-    Ok(account::find_webhook(&configs.items))
+    Ok(account::find_webhook(&configs))
 }
 
 /// Whether the service `namespace/name` has a ready endpoint.
-async fn ready_endpoints(client: &kube::Client, service: &str) -> Result<bool, String> {
+async fn ready_endpoints(cluster: &Cluster, service: &str) -> std::result::Result<bool, String> {
     let (namespace, name) = service.split_once('/').unwrap_or(("default", service));
-    let api: Api<EndpointSlice> = Api::namespaced(client.clone(), namespace);
+    let api: Api<EndpointSlice> = cluster.api(&Scope::Namespace(namespace.into()));
     let slices = api
         .list(&ListParams::default().labels(&format!("kubernetes.io/service-name={name}")))
         .await
-        .map_err(|e| brief(&e))?;
+        .map_err(|e| e.to_string())?;
     Ok(slices.items.iter().any(|slice| {
         slice
             .endpoints
@@ -388,7 +289,7 @@ async fn public_checks(
     issuer_url: Option<&str>,
     cluster_jwks: Option<&str>,
     kid: Option<String>,
-) -> Result<Vec<Check>, CliError> {
+) -> Result<Vec<Check>> {
     let Some(issuer_url) = issuer_url else {
         return Ok(vec![Check::fail(
             "public",
@@ -396,7 +297,7 @@ async fn public_checks(
             "fix the issuer check first",
         )]);
     };
-    let config = fetch::tls_config(args.ca_bundle.as_deref()).map_err(CliError::Usage)?;
+    let config = fetch::tls_config(args.ca_bundle.as_deref()).map_err(Error::Usage)?;
     let base = issuer_url.trim_end_matches('/');
     let discovery = fetch::get(
         &format!("{base}/.well-known/openid-configuration"),
@@ -434,10 +335,7 @@ async fn public_checks(
 
 /// `--assume`: the live check of `whoami`.
 async fn assume_check(cluster: &Cluster, args: &DoctorArgs, namespace: &str, name: &str) -> Check {
-    let scoped = Cluster {
-        client: cluster.client.clone(),
-        namespace: namespace.to_string(),
-    };
+    let scoped = cluster.in_namespace(namespace);
     let options = IdentityOptions {
         role_arn: None,
         annotation_prefix: &args.prefix.annotation_prefix,

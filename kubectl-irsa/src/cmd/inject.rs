@@ -2,96 +2,38 @@
 //! identity webhook would add to their pods.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Read;
-use std::path::Path;
+use std::process::ExitCode;
 
-use k8s_openapi::api::core::v1::ServiceAccount;
-use kube::api::Api;
 use serde_json::{Value, json};
 
 use irsa_sts::RoleArn;
 
-use crate::annotations::Keys;
-use crate::cli::{InjectArgs, KubeFlags};
-use crate::cluster::{self, Cluster};
-use crate::cmd;
-use crate::error::CliError;
+use super::input::read_manifests;
+use crate::binding::{Binding, Keys};
+use crate::cli::InjectArgs;
+use crate::error::{Error, Result};
 use crate::injection::{self, Injection};
-use crate::manifests::{self, Visit};
+use crate::kube_api::{Cluster, ConnectOptions};
+use crate::manifests::{self, PodSite, Visit};
+use crate::output::Output;
 use crate::sidecar::{self, Sidecar};
 
-/// Where roles come from when --role-arn is not given.
-enum Roles {
-    /// ServiceAccount manifests: (namespace, name) -> annotations.
-    Files(HashMap<(String, String), BTreeMap<String, String>>),
-    /// The cluster, connected on first use; answers cached per ServiceAccount.
-    Cluster {
-        cluster: Option<Cluster>,
-        seen: HashMap<(String, String), BTreeMap<String, String>>,
-    },
-}
-
-pub async fn run(flags: &KubeFlags, args: &InjectArgs) -> Result<(), CliError> {
-    let fixed_role: Option<RoleArn> = args.role_arn.as_deref().map(str::parse).transpose()?;
-    if args
-        .serve
-        .as_ref()
-        .is_some_and(|image| image.trim().is_empty())
-    {
-        return Err(CliError::Usage(
-            "--serve needs the image that runs irsa-credential-process, such as registry.example.com/irsa-credential-process:0.1.0 (build it from irsa-credential-process/Dockerfile)".into(),
-        ));
-    }
-    if args.serve.is_some() && args.serve_port == 0 {
-        return Err(CliError::Usage(
-            "--serve-port 0 cannot be written into a pod: give a fixed port such as 9121".into(),
-        ));
-    }
+pub async fn run(args: &InjectArgs, out: Output) -> Result<ExitCode> {
+    check_serve(args)?;
     let mut documents = Vec::new();
     for path in &args.filenames {
-        documents.extend(read_manifests(path)?);
+        documents.extend(read_manifests("-f", path)?);
     }
-    let mut roles = if args.service_account_files.is_empty() {
-        Roles::Cluster {
-            cluster: None,
-            seen: HashMap::new(),
-        }
-    } else {
-        let mut accounts = HashMap::new();
-        for path in &args.service_account_files {
-            for document in read_manifests(path)? {
-                if document["kind"] == "ServiceAccount" {
-                    let key = (
-                        document["metadata"]["namespace"]
-                            .as_str()
-                            .unwrap_or("default")
-                            .to_string(),
-                        document["metadata"]["name"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_string(),
-                    );
-                    let annotations =
-                        serde_json::from_value(document["metadata"]["annotations"].clone())
-                            .unwrap_or_default();
-                    accounts.insert(key, annotations);
-                }
-            }
-        }
-        Roles::Files(accounts)
-    };
-    let default_namespace = flags.namespace.clone().unwrap_or_else(|| "default".into());
+    let options = args.kube.options();
+    // Objects without a namespace go where `kubectl apply -f` would put them.
+    let default_namespace = options.namespace_offline();
+    let mut roles = Roles::new(args, options, &default_namespace)?;
     let keys = Keys::new(&args.prefix.annotation_prefix);
-    let skip_key = format!(
-        "{}/skip-containers",
-        args.prefix.annotation_prefix.trim_end_matches('/')
-    );
-
     let mut notes = Vec::new();
     let mut helper_namespaces = BTreeSet::new();
     for document in &mut documents {
         for visit in manifests::pods(document) {
-            let mut site = match visit {
+            let site = match visit {
                 Visit::Pod(site) => site,
                 Visit::Other(object) => {
                     notes.push(format!("{object}: not a workload, left as it is"));
@@ -102,87 +44,122 @@ pub async fn run(flags: &KubeFlags, args: &InjectArgs) -> Result<(), CliError> {
                 .namespace
                 .clone()
                 .unwrap_or_else(|| default_namespace.clone());
-            let annotations = match &fixed_role {
-                Some(_) => BTreeMap::new(),
-                None => {
-                    roles
-                        .annotations(flags, &namespace, &site.service_account)
-                        .await?
-                }
+            let binding = roles
+                .binding(&keys, &namespace, &site.service_account)
+                .await?;
+            let Some(role) = binding.role() else {
+                notes.push(format!(
+                    "{}: serviceaccount {namespace}/{} has no {} annotation, left as it is",
+                    site.object,
+                    site.service_account,
+                    keys.role_arn()
+                ));
+                continue;
             };
-            let role = match (&fixed_role, annotations.get(&keys.role_arn())) {
-                (Some(role), _) => role.to_string(),
-                (None, Some(role)) => role.parse::<RoleArn>()?.to_string(),
-                (None, None) => {
-                    notes.push(format!(
-                        "{}: serviceaccount {namespace}/{} has no {} annotation, left as it is",
-                        site.object,
-                        site.service_account,
-                        keys.role_arn()
-                    ));
-                    continue;
-                }
-            };
-            let injection = Injection {
-                role_arn: role,
-                audience: annotations
-                    .get(&keys.audience())
-                    .cloned()
-                    .unwrap_or_else(|| "sts.amazonaws.com".into()),
-                expiration_seconds: annotations
-                    .get(&keys.token_expiration())
-                    .and_then(|s| s.parse::<i64>().ok())
-                    .map_or(86400, |seconds| seconds.max(600)),
-                sts_regional_endpoints: annotations
-                    .get(&keys.sts_regional_endpoints())
-                    .is_some_and(|v| v == "true"),
-                credential_process: args.credential_process,
-                serve: args.serve.as_ref().map(|image| Sidecar {
-                    image: image.clone(),
-                    port: args.serve_port,
-                }),
-            };
-            let mut skip: Vec<String> = site
-                .annotations
-                .get(&skip_key)
-                .and_then(Value::as_str)
-                .map(|list| {
-                    list.split(',')
-                        .map(|name| name.trim().to_string())
-                        .filter(|name| !name.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let skipped: Vec<&str> = skip.iter().map(String::as_str).collect();
-            injection::inject(site.spec(), &injection, &skipped);
-            if args.serve.is_some() {
-                // The EKS webhook, where it runs, would hand the app the token anyway: it must
-                // skip every container but the sidecar.
-                for name in sidecar::app_container_names(site.spec()) {
-                    if !skip.contains(&name) {
-                        skip.push(name);
-                    }
-                }
-                site.annotate(&skip_key, &skip.join(","));
-                if !sidecar::runs_as_a_known_user(site.spec()) {
-                    notes.push(format!(
-                        "{}: no runAsUser in the pod or its first container: the sidecar writes its token file 0600 as its image's user (65532 for irsa-credential-process/Dockerfile), so the app must run as that user too; set spec.securityContext.runAsUser",
-                        site.object
-                    ));
-                }
-            }
+            notes.extend(inject_site(site, args, &keys, &binding, role?));
             if args.credential_process {
                 helper_namespaces.insert(namespace);
             }
         }
     }
-    for namespace in helper_namespaces {
+    add_helper_config_maps(&mut documents, &helper_namespaces, args, &default_namespace);
+    let text = manifests::render_yaml(&documents).map_err(|e| Error::Internal {
+        what: "cannot write YAML",
+        detail: e.to_string(),
+    })?;
+    for note in notes {
+        out.note(note);
+    }
+    out.print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_serve(args: &InjectArgs) -> Result<()> {
+    if args
+        .serve
+        .as_ref()
+        .is_some_and(|image| image.trim().is_empty())
+    {
+        return Err(Error::Usage(
+            "--serve needs the image that runs irsa-credential-process, such as registry.example.com/irsa-credential-process:0.1.0 (build it from irsa-credential-process/Dockerfile)".into(),
+        ));
+    }
+    if args.serve.is_some() && args.serve_port == 0 {
+        return Err(Error::Usage(
+            "--serve-port 0 cannot be written into a pod: give a fixed port such as 9121".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Injects one pod spec; returns notes about it.
+fn inject_site(
+    mut site: PodSite<'_>,
+    args: &InjectArgs,
+    keys: &Keys,
+    binding: &Binding,
+    role: RoleArn,
+) -> Vec<String> {
+    let injection = Injection {
+        role_arn: role.to_string(),
+        audience: binding.audience.clone(),
+        expiration_seconds: binding.token_expiration,
+        sts_regional_endpoints: binding.sts_regional_endpoints,
+        credential_process: args.credential_process,
+        serve: args.serve.as_ref().map(|image| Sidecar {
+            image: image.clone(),
+            port: args.serve_port,
+        }),
+    };
+    let skip_key = keys.skip_containers();
+    let mut skip: Vec<String> = site
+        .annotations
+        .get(&skip_key)
+        .and_then(Value::as_str)
+        .map(|list| {
+            list.split(',')
+                .map(|name| name.trim().to_string())
+                .filter(|name| !name.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let skipped: Vec<&str> = skip.iter().map(String::as_str).collect();
+    injection::inject(site.spec(), &injection, &skipped);
+    if args.serve.is_none() {
+        return Vec::new();
+    }
+    // The EKS webhook, where it runs, would hand the app the token anyway: it must skip every
+    // container but the sidecar.
+    for name in sidecar::app_container_names(site.spec()) {
+        if !skip.contains(&name) {
+            skip.push(name);
+        }
+    }
+    site.annotate(&skip_key, &skip.join(","));
+    if sidecar::runs_as_a_known_user(site.spec()) {
+        return Vec::new();
+    }
+    vec![format!(
+        "{}: no runAsUser in the pod or its first container: the sidecar writes its token file 0600 as its image's user (65532 for irsa-credential-process/Dockerfile), so the app must run as that user too; set spec.securityContext.runAsUser",
+        site.object
+    )]
+}
+
+/// The ConfigMap holding the AWS config that names the helper, once per namespace that needs
+/// it and does not have it among the documents.
+fn add_helper_config_maps(
+    documents: &mut Vec<Value>,
+    namespaces: &BTreeSet<String>,
+    args: &InjectArgs,
+    default_namespace: &str,
+) {
+    for namespace in namespaces {
         let exists = documents.iter().any(|d| {
             d["kind"] == "ConfigMap"
                 && d["metadata"]["name"] == injection::HELPER_CONFIG_MAP
                 && d["metadata"]["namespace"]
                     .as_str()
-                    .unwrap_or(&default_namespace)
+                    .unwrap_or(default_namespace)
                     == namespace
         });
         if !exists {
@@ -194,75 +171,82 @@ pub async fn run(flags: &KubeFlags, args: &InjectArgs) -> Result<(), CliError> {
             }));
         }
     }
-    let text = manifests::render_yaml(&documents)
-        .map_err(|e| CliError::Io(format!("cannot write YAML: {e}")))?;
-    for note in notes {
-        eprintln!("Note: {note}");
-    }
-    print!("{text}");
-    Ok(())
+}
+
+/// Where each pod's binding comes from.
+enum Roles {
+    /// `--role-arn`: the same role for every pod.
+    Fixed(RoleArn),
+    /// ServiceAccount manifests: (namespace, name) -> annotations.
+    Files(HashMap<(String, String), BTreeMap<String, String>>),
+    /// The cluster's ServiceAccounts.
+    Cluster(Box<Lookup>),
+}
+
+/// The cluster, connected on first use; answers cached per ServiceAccount.
+struct Lookup {
+    options: ConnectOptions,
+    cluster: Option<Cluster>,
+    seen: HashMap<(String, String), BTreeMap<String, String>>,
 }
 
 impl Roles {
-    async fn annotations(
-        &mut self,
-        flags: &KubeFlags,
-        namespace: &str,
-        name: &str,
-    ) -> Result<BTreeMap<String, String>, CliError> {
-        let key = (namespace.to_string(), name.to_string());
-        match self {
-            Roles::Files(accounts) => Ok(accounts.get(&key).cloned().unwrap_or_default()),
-            Roles::Cluster { cluster, seen } => {
-                if let Some(annotations) = seen.get(&key) {
-                    return Ok(annotations.clone());
+    fn new(args: &InjectArgs, options: ConnectOptions, default_namespace: &str) -> Result<Self> {
+        if let Some(role) = &args.role_arn {
+            return Ok(Roles::Fixed(role.clone()));
+        }
+        if args.service_account_files.is_empty() {
+            return Ok(Roles::Cluster(Box::new(Lookup {
+                options,
+                cluster: None,
+                seen: HashMap::new(),
+            })));
+        }
+        let mut accounts = HashMap::new();
+        for path in &args.service_account_files {
+            for document in read_manifests("--service-account-file", path)? {
+                if document["kind"] != "ServiceAccount" {
+                    continue;
                 }
-                if cluster.is_none() {
-                    *cluster = Some(cluster::connect(flags).await?);
-                }
-                let client = cluster
-                    .as_ref()
-                    .map(|c| c.client.clone())
-                    .expect("connected above");
-                let api: Api<ServiceAccount> = Api::namespaced(client, namespace);
-                let annotations = cmd::get_service_account(&api, namespace, name)
-                    .await?
-                    .map(|account| cmd::annotations_of(&account))
-                    .unwrap_or_default();
-                seen.insert(key, annotations.clone());
-                Ok(annotations)
+                let metadata = &document["metadata"];
+                let namespace = metadata["namespace"].as_str().unwrap_or(default_namespace);
+                let name = metadata["name"].as_str().unwrap_or_default();
+                let annotations =
+                    serde_json::from_value(metadata["annotations"].clone()).unwrap_or_default();
+                accounts.insert((namespace.to_string(), name.to_string()), annotations);
             }
         }
+        Ok(Roles::Files(accounts))
     }
-}
 
-/// The documents of a file, of every .yaml/.yml/.json file in a directory, or of stdin (`-`).
-fn read_manifests(path: &Path) -> Result<Vec<Value>, CliError> {
-    let unreadable =
-        |e: std::io::Error| CliError::Usage(format!("cannot read -f {}: {e}", path.display()));
-    if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(unreadable)?;
-        return manifests::parse(&text, "stdin").map_err(|e| CliError::Usage(e.to_string()));
+    /// The binding of the ServiceAccount `namespace/name`, as its annotations say.
+    async fn binding(&mut self, keys: &Keys, namespace: &str, name: &str) -> Result<Binding> {
+        let key = (namespace.to_string(), name.to_string());
+        let annotations = match self {
+            Roles::Fixed(role) => {
+                let mut binding = Binding::read(&BTreeMap::new(), keys);
+                binding.role_arn = Some(role.to_string());
+                return Ok(binding);
+            }
+            Roles::Files(accounts) => accounts.get(&key).cloned().unwrap_or_default(),
+            Roles::Cluster(lookup) => match lookup.seen.get(&key) {
+                Some(annotations) => annotations.clone(),
+                None => {
+                    let cluster = match &mut lookup.cluster {
+                        Some(cluster) => cluster,
+                        empty => empty.insert(Cluster::connect(&lookup.options).await?),
+                    };
+                    let annotations = cluster
+                        .in_namespace(namespace)
+                        .service_account(name)
+                        .await?
+                        .and_then(|account| account.metadata.annotations)
+                        .unwrap_or_default();
+                    lookup.seen.insert(key, annotations.clone());
+                    annotations
+                }
+            },
+        };
+        Ok(Binding::read(&annotations, keys))
     }
-    if path.is_dir() {
-        let mut files: Vec<_> = std::fs::read_dir(path)
-            .map_err(unreadable)?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension()
-                    .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
-            })
-            .collect();
-        files.sort();
-        let mut documents = Vec::new();
-        for file in files {
-            documents.extend(read_manifests(&file)?);
-        }
-        return Ok(documents);
-    }
-    let text = std::fs::read_to_string(path).map_err(unreadable)?;
-    manifests::parse(&text, &path.display().to_string()).map_err(|e| CliError::Usage(e.to_string()))
 }

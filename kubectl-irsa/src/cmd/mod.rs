@@ -1,10 +1,13 @@
-//! One module per verb: each wires the domain modules to the cluster and the terminal.
+//! One module per verb: each wires the domain modules to the cluster and the terminal, and
+//! returns the exit code its verdict calls for (0 PASS, 1 FAIL); `Err` is kept for failures to
+//! run.
 
 pub mod bind;
 pub mod complete;
 pub mod doctor;
 pub mod exec;
 pub mod inject;
+mod input;
 pub mod list;
 pub mod oidc;
 pub mod test;
@@ -13,64 +16,39 @@ pub mod unbind;
 pub mod version;
 pub mod whoami;
 
-use std::collections::BTreeMap;
+use std::process::ExitCode;
 
-use k8s_openapi::api::core::v1::ServiceAccount;
-use kube::api::{Api, PostParams};
+use crate::cli::{Cli, Command};
+use crate::error::{Error, Result};
+use crate::output::Output;
 
-use crate::cli::DryRun;
-use crate::error::{CliError, from_kube};
-
-/// The suffix kubectl prints after a dry-run change.
-pub fn dry_run_suffix(dry_run: DryRun) -> &'static str {
-    match dry_run {
-        DryRun::None => "",
-        DryRun::Client => " (dry run)",
-        DryRun::Server => " (server dry run)",
-    }
+/// Runs the parsed command line on a runtime of two threads (enough for a CLI).
+pub fn run(cli: Cli, out: Output) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal {
+            what: "cannot start the async runtime",
+            detail: e.to_string(),
+        })?;
+    runtime.block_on(dispatch(cli.command, out))
 }
 
-/// Reads a ServiceAccount; `None` when it does not exist.
-pub async fn get_service_account(
-    api: &Api<ServiceAccount>,
-    namespace: &str,
-    name: &str,
-) -> Result<Option<ServiceAccount>, CliError> {
-    api.get_opt(name)
-        .await
-        .map_err(|e| from_kube(e, "get", &format!("serviceaccount {namespace}/{name}")))
-}
-
-pub fn annotations_of(account: &ServiceAccount) -> BTreeMap<String, String> {
-    account.metadata.annotations.clone().unwrap_or_default()
-}
-
-pub fn post_params(dry_run: DryRun) -> PostParams {
-    PostParams {
-        dry_run: dry_run == DryRun::Server,
-        field_manager: Some(FIELD_MANAGER.into()),
-    }
-}
-
-/// Recorded in managedFields, so `kubectl get -o yaml --show-managed-fields` shows who set what.
-pub const FIELD_MANAGER: &str = "kubectl-irsa";
-
-/// Every object `api` lists, fetched `chunk_size` at a time with continue tokens.
-pub async fn list_all<K>(api: &Api<K>, chunk_size: u32, what: &str) -> Result<Vec<K>, CliError>
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    let mut items = Vec::new();
-    let mut params = kube::api::ListParams::default().limit(chunk_size.max(1));
-    loop {
-        let page = api
-            .list(&params)
-            .await
-            .map_err(|e| from_kube(e, "list", what))?;
-        items.extend(page.items);
-        match page.metadata.continue_.filter(|token| !token.is_empty()) {
-            Some(token) => params = params.continue_token(&token),
-            None => return Ok(items),
-        }
+async fn dispatch(command: Command, out: Output) -> Result<ExitCode> {
+    match command {
+        Command::Bind(args) => bind::run(&args, out).await,
+        Command::Unbind(args) => unbind::run(&args, out).await,
+        Command::List(args) => list::run(&args, out).await,
+        Command::TrustPolicy(args) => trust_policy::run(&args, out).await,
+        Command::Whoami(args) => whoami::run(&args, out).await,
+        Command::Exec(args) => exec::run(&args, out).await,
+        Command::Test(args) => test::run(&args, out).await,
+        Command::Inject(args) => inject::run(&args, out).await,
+        Command::Oidc(args) => oidc::run(&args, out).await,
+        Command::Doctor(args) => doctor::run(&args, out).await,
+        Command::Version => version::describe(out),
+        Command::Completion { shell } => version::completion(shell, out),
+        Command::Complete { words } => complete::run(&words, out).await,
     }
 }

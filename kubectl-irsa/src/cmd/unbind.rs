@@ -1,25 +1,26 @@
 //! `kubectl irsa unbind`: remove the annotations this tool manages.
 
+use std::process::ExitCode;
+
 use k8s_openapi::api::core::v1::ServiceAccount;
-use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Map, Value, json};
 
-use crate::annotations::Keys;
-use crate::cli::{DryRun, KubeFlags, UnbindArgs};
-use crate::cluster::{self, Cluster};
-use crate::cmd::{self, FIELD_MANAGER};
-use crate::error::{CliError, from_kube};
-use crate::names;
+use crate::binding::Keys;
+use crate::cli::UnbindArgs;
+use crate::error::{Error, Result};
+use crate::kube_api::Cluster;
+use crate::output::Output;
 
-pub async fn run(flags: &KubeFlags, args: &UnbindArgs) -> Result<(), CliError> {
-    names::check_service_account(&args.name)?;
-    let Cluster { client, namespace } = cluster::connect(flags).await?;
-    let what = format!("serviceaccount {namespace}/{}", args.name);
-    let api: Api<ServiceAccount> = Api::namespaced(client, &namespace);
-    let Some(existing) = cmd::get_service_account(&api, &namespace, &args.name).await? else {
-        return Err(CliError::Cluster(format!("{what} not found")));
+pub async fn run(args: &UnbindArgs, out: Output) -> Result<ExitCode> {
+    let cluster = Cluster::connect(&args.kube.options()).await?;
+    let name = &args.name;
+    let Some(existing) = cluster.service_account(name).await? else {
+        return Err(Error::Cluster(format!(
+            "serviceaccount {}/{name} not found",
+            cluster.namespace
+        )));
     };
-    let present = cmd::annotations_of(&existing);
+    let present = existing.metadata.annotations.unwrap_or_default();
     // A merge patch deletes a key set to null.
     let removals: Map<String, Value> = Keys::new(&args.prefix.annotation_prefix)
         .all()
@@ -28,25 +29,19 @@ pub async fn run(flags: &KubeFlags, args: &UnbindArgs) -> Result<(), CliError> {
         .map(|key| (key, Value::Null))
         .collect();
     if removals.is_empty() {
-        println!("serviceaccount/{} unchanged (not bound)", args.name);
-        return Ok(());
+        out.line(format_args!("serviceaccount/{name} unchanged (not bound)"))?;
+        return Ok(ExitCode::SUCCESS);
     }
-    if args.dry_run != DryRun::Client {
-        let params = PatchParams {
-            dry_run: args.dry_run == DryRun::Server,
-            field_manager: Some(FIELD_MANAGER.into()),
-            ..PatchParams::default()
-        };
+    if args.dry_run.sends() {
         let patch = json!({ "metadata": { "annotations": removals } });
-        api.patch(&args.name, &params, &Patch::Merge(&patch))
-            .await
-            .map_err(|e| from_kube(e, "patch", &what))?;
+        cluster
+            .merge_patch::<ServiceAccount>(name, &patch, args.dry_run)
+            .await?;
     }
-    println!(
-        "serviceaccount/{} unbound{}: removed {}",
-        args.name,
-        cmd::dry_run_suffix(args.dry_run),
+    out.line(format_args!(
+        "serviceaccount/{name} unbound{}: removed {}",
+        args.dry_run.suffix(),
         removals.keys().cloned().collect::<Vec<_>>().join(", ")
-    );
-    Ok(())
+    ))?;
+    Ok(ExitCode::SUCCESS)
 }

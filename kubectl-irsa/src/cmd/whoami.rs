@@ -1,36 +1,28 @@
 //! `kubectl irsa whoami`: the identity a pod of the ServiceAccount gets, proven without a pod.
 
+use std::process::ExitCode;
+
 use serde_json::json;
 
-use crate::cli::{IdentityFormat, KubeFlags, StsArgs, WhoamiArgs};
-use crate::cluster;
-use crate::error::CliError;
-use crate::identity::{self, Identity, IdentityOptions};
-use crate::names;
+use crate::cli::WhoamiArgs;
+use crate::error::Result;
+use crate::identity::{self, Identity};
+use crate::kube_api::Cluster;
+use crate::output::{Output, ReportFormat};
 
-pub async fn run(flags: &KubeFlags, args: &WhoamiArgs) -> Result<(), CliError> {
-    names::check_service_account(&args.name)?;
-    let cluster = cluster::connect(flags).await?;
-    let identity = identity::assume(&cluster, &args.name, &options(&args.sts)).await?;
-    print!("{}", render(&identity, args.output));
-    Ok(())
+pub async fn run(args: &WhoamiArgs, out: Output) -> Result<ExitCode> {
+    let cluster = Cluster::connect(&args.kube.options()).await?;
+    let identity = identity::assume(&cluster, &args.name, &args.sts.identity_options()).await?;
+    out.print(&render(&identity, args.output))?;
+    Ok(ExitCode::SUCCESS)
 }
 
-pub fn options(sts: &StsArgs) -> IdentityOptions<'_> {
-    IdentityOptions {
-        role_arn: sts.role_arn.as_deref(),
-        annotation_prefix: &sts.prefix.annotation_prefix,
-        region: sts.region.clone(),
-        endpoint_url: sts.endpoint_url.clone(),
-    }
-}
-
-fn render(identity: &Identity, format: IdentityFormat) -> String {
+fn render(identity: &Identity, format: ReportFormat) -> String {
     let credentials = &identity.credentials;
     let claims = &identity.claims;
     let expiration = irsa_sts::rfc3339(credentials.expiration);
     match format {
-        IdentityFormat::Json => {
+        ReportFormat::Json => {
             let value = json!({
                 "roleArn": identity.role.as_str(),
                 "assumedRoleArn": credentials.assumed_role_arn,
@@ -45,7 +37,7 @@ fn render(identity: &Identity, format: IdentityFormat) -> String {
                 serde_json::to_string_pretty(&value).unwrap_or_default()
             )
         }
-        IdentityFormat::Text => format!(
+        ReportFormat::Text => format!(
             "ROLE         {}\nASSUMED      {}\nACCOUNT      {}\nSESSION      {}\nEXPIRATION   {expiration}\nTOKEN        iss={} sub={} aud={}\n",
             identity.role,
             credentials.assumed_role_arn,

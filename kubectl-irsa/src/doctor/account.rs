@@ -8,7 +8,7 @@ use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::Check;
-use crate::annotations::Keys;
+use crate::binding::Keys;
 use crate::injection::TOKEN_FILE_ENV;
 
 const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";

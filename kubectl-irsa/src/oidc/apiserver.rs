@@ -1,7 +1,7 @@
 //! The apiserver settings that make a cluster sign ServiceAccount tokens for an issuer: as
 //! kube-apiserver flags, a complete kind cluster config, or k3s server arguments.
 
-use super::shell_quote;
+use crate::shell::quote as shell_quote;
 
 /// The signing key's file name in the key directory (`oidc keygen` writes it).
 pub const SIGNING_KEY_FILE: &str = "sa-signer.key";
@@ -12,7 +12,7 @@ pub const PUBLIC_KEY_FILE: &str = "sa-signer.pub";
 pub const KIND_KEY_DIR: &str = "/etc/kubernetes/irsa";
 
 /// Which configuration to print.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {
     /// kube-apiserver flags, one a line.
     KubeApiserver,

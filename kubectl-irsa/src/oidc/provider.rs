@@ -3,7 +3,7 @@
 
 use sha1::{Digest, Sha1};
 
-use super::shell_quote;
+use crate::shell::quote as shell_quote;
 
 /// A certificate of a served chain, described for people.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::documents::DISCOVERY_PATH;
-use super::shell_quote;
+use crate::shell::quote as shell_quote;
 
 /// An issuer URL served straight from an S3 bucket.
 #[derive(Clone, Debug, PartialEq, Eq)]

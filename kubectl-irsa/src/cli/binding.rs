@@ -1,0 +1,190 @@
+//! The verbs that read and change bindings: bind, unbind, list, trust-policy.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use irsa_sts::{Partition, RoleArn};
+
+use super::{KubeFlags, PrefixArg};
+use crate::kube_api::DryRun;
+use crate::names::{self, AccountId, Issuer};
+use crate::output::ListFormat;
+
+#[derive(Debug, Args)]
+#[command(after_help = BIND_EXAMPLES)]
+pub struct BindArgs {
+    /// The ServiceAccount.
+    #[arg(value_name = "SERVICEACCOUNT", value_parser = names::service_account)]
+    pub name: String,
+
+    /// The role ARN, such as arn:aws:iam::123456789012:role/app.
+    #[arg(long, value_name = "ARN", required_unless_present = "role_name", conflicts_with_all = ["role_name", "account"])]
+    pub role_arn: Option<RoleArn>,
+
+    /// The role name, with --account instead of --role-arn.
+    #[arg(long, value_name = "NAME", requires = "account")]
+    pub role_name: Option<String>,
+
+    /// The 12-digit account of --role-name.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<AccountId>,
+
+    /// The partition of --role-name: aws, aws-cn or aws-us-gov.
+    #[arg(long, default_value = "aws", value_name = "PARTITION")]
+    pub partition: Partition,
+
+    /// Token audience annotation [the webhook's default: sts.amazonaws.com].
+    #[arg(long, value_name = "AUDIENCE")]
+    pub audience: Option<String>,
+
+    /// Annotate sts-regional-endpoints=true so pods call their region's STS endpoint.
+    #[arg(long)]
+    pub sts_regional_endpoints: bool,
+
+    /// Token lifetime annotation in seconds (the webhook raises values below 600).
+    #[arg(long, value_name = "SECONDS")]
+    pub token_expiration: Option<u32>,
+
+    /// Refuse to create a missing ServiceAccount.
+    #[arg(long)]
+    pub no_create: bool,
+
+    /// Replace a different role already bound.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// The cluster's issuer URL [default: what the cluster serves at
+    /// /.well-known/openid-configuration].
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<Issuer>,
+
+    /// Must be none, client or server: client sends nothing, server lets the apiserver
+    /// validate without persisting.
+    #[arg(long, value_enum, default_value_t, num_args = 0..=1, default_missing_value = "client", require_equals = true)]
+    pub dry_run: DryRun,
+
+    #[command(flatten)]
+    pub prefix: PrefixArg,
+
+    #[command(flatten)]
+    pub kube: KubeFlags,
+}
+
+const BIND_EXAMPLES: &str = "\
+Examples:
+  # Bind (creating the ServiceAccount if needed) and print the trust policy the role needs
+  kubectl irsa bind cart -n shop --role-arn arn:aws:iam::123456789012:role/cart
+
+  # The same role by name, with regional STS endpoints and 1-hour tokens
+  kubectl irsa bind cart -n shop --role-name cart --account 123456789012 --sts-regional-endpoints --token-expiration 3600
+
+  # Show what would change without changing it
+  kubectl irsa bind cart -n shop --role-arn arn:aws:iam::123456789012:role/cart --dry-run=server";
+
+#[derive(Debug, Args)]
+#[command(after_help = UNBIND_EXAMPLES)]
+pub struct UnbindArgs {
+    /// The ServiceAccount.
+    #[arg(value_name = "SERVICEACCOUNT", value_parser = names::service_account)]
+    pub name: String,
+
+    /// Must be none, client or server.
+    #[arg(long, value_enum, default_value_t, num_args = 0..=1, default_missing_value = "client", require_equals = true)]
+    pub dry_run: DryRun,
+
+    #[command(flatten)]
+    pub prefix: PrefixArg,
+
+    #[command(flatten)]
+    pub kube: KubeFlags,
+}
+
+const UNBIND_EXAMPLES: &str = "\
+Examples:
+  # Remove the role annotations from a ServiceAccount
+  kubectl irsa unbind cart -n shop
+
+  # See which annotations would go
+  kubectl irsa unbind cart -n shop --dry-run";
+
+#[derive(Debug, Args)]
+#[command(after_help = LIST_EXAMPLES)]
+pub struct ListArgs {
+    /// List across all namespaces.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub output: ListFormat,
+
+    /// Leave out the header row of table output.
+    #[arg(long)]
+    pub no_headers: bool,
+
+    /// ServiceAccounts per list request.
+    #[arg(long, default_value_t = crate::kube_api::CHUNK_SIZE, hide = true)]
+    pub chunk_size: u32,
+
+    #[command(flatten)]
+    pub prefix: PrefixArg,
+
+    #[command(flatten)]
+    pub kube: KubeFlags,
+}
+
+const LIST_EXAMPLES: &str = "\
+Examples:
+  # The bound ServiceAccounts of the current namespace
+  kubectl irsa list
+
+  # Of every namespace, with audience, STS endpoints, token lifetime and pods
+  kubectl irsa list -A -o wide";
+
+#[derive(Debug, Args)]
+#[command(after_help = TRUST_POLICY_EXAMPLES)]
+pub struct TrustPolicyArgs {
+    /// A subject as NAMESPACE:NAME (repeatable); wildcards such as team-*:* use StringLike.
+    #[arg(long = "service-account", value_name = "NS:NAME", required = true, value_parser = names::subject)]
+    pub service_accounts: Vec<String>,
+
+    /// A cluster's issuer URL (repeatable) [default: the current cluster's; then the cluster
+    /// flags below are used].
+    #[arg(long = "issuer", value_name = "URL")]
+    pub issuers: Vec<Issuer>,
+
+    /// The account that owns the OIDC providers [default: the account of --role-arn].
+    #[arg(long, value_name = "ID")]
+    pub account: Option<AccountId>,
+
+    /// The role the policy is for; gives the account and partition.
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<RoleArn>,
+
+    /// The partition, when only --account is given: aws, aws-cn or aws-us-gov.
+    #[arg(long, default_value = "aws", value_name = "PARTITION")]
+    pub partition: Partition,
+
+    /// The token audience.
+    #[arg(long, default_value = crate::binding::DEFAULT_AUDIENCE)]
+    pub audience: String,
+
+    /// An existing trust policy (or `aws iam get-role` output) to add to; - reads stdin.
+    #[arg(long, value_name = "FILE")]
+    pub merge: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub kube: KubeFlags,
+}
+
+const TRUST_POLICY_EXAMPLES: &str = "\
+Examples:
+  # The trust policy for one ServiceAccount of the current cluster
+  kubectl irsa trust-policy --service-account shop:cart --role-arn arn:aws:iam::123456789012:role/cart
+
+  # Offline, for two clusters and every ServiceAccount of team-* namespaces
+  kubectl irsa trust-policy --service-account 'team-*:*' --account 123456789012 --issuer https://oidc.eks.eu-west-1.amazonaws.com/id/ABC --issuer https://oidc.eks.us-east-1.amazonaws.com/id/DEF
+
+  # Add a ServiceAccount to a role's existing trust policy
+  aws iam get-role --role-name cart > role.json
+  kubectl irsa trust-policy --merge role.json --service-account shop:cart --role-arn arn:aws:iam::123456789012:role/cart";

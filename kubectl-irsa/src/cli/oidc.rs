@@ -1,0 +1,179 @@
+//! `oidc`: the self-hosted issuer kit.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use irsa_sts::HumanDuration;
+
+use super::KubeFlags;
+use crate::names::Issuer;
+use crate::oidc::apiserver::Flavor;
+
+#[derive(Debug, Args)]
+#[command(after_help = OIDC_EXAMPLES)]
+pub struct OidcArgs {
+    #[command(subcommand)]
+    pub command: OidcCommand,
+}
+
+const OIDC_EXAMPLES: &str = "\
+Examples:
+  # Keys, apiserver settings and documents for an issuer on S3
+  kubectl irsa oidc keygen --out keys
+  kubectl irsa oidc apiserver-config --issuer https://irsa-oidc-demo.s3.eu-west-1.amazonaws.com --key-dir keys --flavor kind
+  kubectl irsa oidc documents --issuer https://irsa-oidc-demo.s3.eu-west-1.amazonaws.com --public-key keys/sa-signer.pub --out public";
+
+#[derive(Debug, Subcommand)]
+pub enum OidcCommand {
+    /// Write the discovery document and JWKS of an issuer, ready to upload to S3 or any static
+    /// host, and print the upload commands.
+    Documents(DocumentsArgs),
+    /// Print the SHA-1 thumbprint of the top certificate a host serves, as IAM takes it.
+    Thumbprint(ThumbprintArgs),
+    /// Print the AWS CLI command and Terraform resource that create the IAM OIDC provider.
+    Provider(ProviderArgs),
+    /// Print the apiserver settings that make a cluster sign tokens for an issuer.
+    ApiserverConfig(ApiserverConfigArgs),
+    /// Generate an RSA signing key pair in the formats the apiserver flags take.
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = DOCUMENTS_EXAMPLES)]
+pub struct DocumentsArgs {
+    /// The directory to write into: it stands for the issuer URL's root.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// The issuer URL (the apiserver's --service-account-issuer), byte for byte.
+    #[arg(long, value_name = "URL")]
+    pub issuer: Issuer,
+
+    /// A public key file (repeatable, to keep old keys during a rotation): PEM PUBLIC KEY (as
+    /// `ssh-keygen -e -m PKCS8` prints), RSA PUBLIC KEY, a certificate or a private key
+    /// [default: the cluster's keys, from /openid/v1/jwks, read with the cluster flags below].
+    #[arg(long = "public-key", value_name = "FILE")]
+    pub public_keys: Vec<PathBuf>,
+
+    /// Also list each key with an empty kid, for tokens from apiservers before 1.16.
+    #[arg(long)]
+    pub legacy_empty_kid: bool,
+
+    /// Where the JWKS goes under the issuer (its jwks_uri and file name).
+    #[arg(long, default_value = "keys.json", value_name = "PATH")]
+    pub jwks_path: String,
+
+    #[command(flatten)]
+    pub kube: KubeFlags,
+}
+
+const DOCUMENTS_EXAMPLES: &str = "\
+Examples:
+  # The documents of the current cluster's keys, for an issuer on S3
+  kubectl irsa oidc documents --issuer https://irsa-oidc-demo.s3.eu-west-1.amazonaws.com --out public
+
+  # From key files, keeping the old key during a rotation
+  kubectl irsa oidc documents --issuer https://oidc.example.com --public-key new.pub --public-key old.pub --out public";
+
+#[derive(Debug, Args)]
+#[command(after_help = THUMBPRINT_EXAMPLES)]
+pub struct ThumbprintArgs {
+    /// The issuer URL, or HOST[:PORT]; for a jwks_uri on another host, give that host.
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Show every certificate of the served chain, with its subject and SHA-1.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Give up on the connection after this long.
+    #[arg(long, default_value = "15s", value_name = "DURATION", value_parser = HumanDuration::positive)]
+    pub timeout: HumanDuration,
+}
+
+const THUMBPRINT_EXAMPLES: &str = "\
+Examples:
+  kubectl irsa oidc thumbprint https://oidc.example.com
+  kubectl irsa oidc thumbprint oidc.example.com:8443 --all";
+
+#[derive(Debug, Args)]
+#[command(after_help = PROVIDER_EXAMPLES)]
+pub struct ProviderArgs {
+    /// The issuer URL, byte for byte as tokens carry it.
+    #[arg(long, value_name = "URL")]
+    pub issuer: Issuer,
+
+    /// The client ID: the audience of the tokens (repeatable).
+    #[arg(
+        long = "audience",
+        default_value = crate::binding::DEFAULT_AUDIENCE,
+        value_name = "AUDIENCE"
+    )]
+    pub audiences: Vec<String>,
+
+    /// The thumbprint, 40 hex digits (repeatable) [default: computed from the issuer host].
+    #[arg(long = "thumbprint", value_name = "HEX")]
+    pub thumbprints: Vec<String>,
+
+    /// Give up on the connection for the thumbprint after this long.
+    #[arg(long, default_value = "15s", value_name = "DURATION", value_parser = HumanDuration::positive)]
+    pub timeout: HumanDuration,
+}
+
+const PROVIDER_EXAMPLES: &str = "\
+Examples:
+  # The AWS CLI command and Terraform resource, with the thumbprint read from the host
+  kubectl irsa oidc provider --issuer https://oidc.example.com
+
+  # With a thumbprint you checked yourself
+  kubectl irsa oidc provider --issuer https://oidc.example.com --thumbprint 9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
+
+#[derive(Debug, Args)]
+#[command(after_help = APISERVER_CONFIG_EXAMPLES)]
+pub struct ApiserverConfigArgs {
+    /// The issuer URL the cluster will sign tokens for.
+    #[arg(long, value_name = "URL")]
+    pub issuer: Issuer,
+
+    /// The directory with sa-signer.key and sa-signer.pub (`oidc keygen` writes them).
+    #[arg(long, value_name = "DIR")]
+    pub key_dir: PathBuf,
+
+    /// What to print.
+    #[arg(long, value_enum, default_value = "kube-apiserver")]
+    pub flavor: Flavor,
+
+    /// Where the JWKS is under the issuer, as given to `oidc documents`.
+    #[arg(long, default_value = "keys.json", value_name = "PATH")]
+    pub jwks_path: String,
+}
+
+const APISERVER_CONFIG_EXAMPLES: &str = "\
+Examples:
+  # kube-apiserver flags
+  kubectl irsa oidc apiserver-config --issuer https://oidc.example.com --key-dir /etc/kubernetes/irsa
+
+  # A kind cluster config, then the cluster
+  kubectl irsa oidc apiserver-config --issuer https://oidc.example.com --key-dir keys --flavor kind > kind.yaml
+  kind create cluster --config kind.yaml";
+
+#[derive(Debug, Args)]
+#[command(after_help = KEYGEN_EXAMPLES)]
+pub struct KeygenArgs {
+    /// The directory to write sa-signer.key and sa-signer.pub into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// The RSA key size: 2048, 3072 or 4096.
+    #[arg(long, default_value_t = 2048)]
+    pub bits: usize,
+
+    /// Replace an existing key pair.
+    #[arg(long)]
+    pub force: bool,
+}
+
+const KEYGEN_EXAMPLES: &str = "\
+Examples:
+  kubectl irsa oidc keygen --out keys
+  kubectl irsa oidc keygen --out keys --bits 4096 --force";

@@ -1,0 +1,206 @@
+//! `kubectl irsa oidc ...`: the self-hosted issuer kit (documents, thumbprint, provider,
+//! apiserver-config, keygen).
+
+mod files;
+mod keys;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::cli::{DocumentsArgs, OidcArgs, OidcCommand, ProviderArgs, ThumbprintArgs};
+use crate::error::{Error, Result};
+use crate::kube_api::{Cluster, JWKS_PATH};
+use crate::names::Issuer;
+use crate::oidc::documents::{self, DISCOVERY_PATH};
+use crate::oidc::keys::{self as key_files, PublicKey};
+use crate::oidc::{provider, s3, tls};
+use crate::output::Output;
+use files::{check_out_dir, write_files};
+
+pub async fn run(args: &OidcArgs, out: Output) -> Result<ExitCode> {
+    match &args.command {
+        OidcCommand::Documents(args) => documents(args, out).await,
+        OidcCommand::Thumbprint(args) => thumbprint(args, out).await,
+        OidcCommand::Provider(args) => provider(args, out).await,
+        OidcCommand::ApiserverConfig(args) => keys::apiserver_config(args, out),
+        OidcCommand::Keygen(args) => keys::keygen(args, out),
+    }
+}
+
+fn usage(message: impl ToString) -> Error {
+    Error::Usage(message.to_string())
+}
+
+/// A trailing slash is legal but breaks issuer equality: say so.
+fn warn_about(issuer: &Issuer, out: Output) {
+    if let Some(warning) = issuer.warning() {
+        out.warn(warning);
+    }
+}
+
+async fn documents(args: &DocumentsArgs, out: Output) -> Result<ExitCode> {
+    warn_about(&args.issuer, out);
+    let jwks_path = documents::check_jwks_path(&args.jwks_path).map_err(usage)?;
+    check_out_dir(&args.out)?;
+    let keys = if args.public_keys.is_empty() {
+        cluster_keys(args, out).await?
+    } else {
+        public_key_files(&args.public_keys)?
+    };
+    let issuer = args.issuer.as_str();
+    let jwks_uri = documents::jwks_uri(issuer, jwks_path);
+    let discovery = documents::discovery(issuer, &jwks_uri);
+    let jwks = documents::jwks(&keys, args.legacy_empty_kid);
+    let (discovery_file, jwks_file) = (args.out.join(DISCOVERY_PATH), args.out.join(jwks_path));
+    write_files(&[
+        (
+            discovery_file.clone(),
+            documents::to_file_text(&discovery),
+            0o644,
+        ),
+        (jwks_file.clone(), documents::to_file_text(&jwks), 0o644),
+    ])?;
+    let kids: Vec<&str> = keys.iter().map(|k| k.kid.as_str()).collect();
+    let mut text = format!("Wrote {}\n", discovery_file.display());
+    text.push_str(&format!(
+        "Wrote {}: {} key{} (kid {}){}\n\n",
+        jwks_file.display(),
+        keys.len(),
+        if keys.len() == 1 { "" } else { "s" },
+        kids.join(", "),
+        if args.legacy_empty_kid {
+            ", each also with an empty kid"
+        } else {
+            ""
+        },
+    ));
+    for line in s3::publish_instructions(issuer, &args.out, jwks_path) {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    out.print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The keys of `--public-key` files, each once.
+fn public_key_files(paths: &[PathBuf]) -> Result<Vec<PublicKey>> {
+    let mut keys: Vec<PublicKey> = Vec::new();
+    for path in paths {
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            flag: "--public-key",
+            path: path.clone(),
+            source,
+        })?;
+        let source = format!("--public-key {}", path.display());
+        for key in key_files::parse_pem(&bytes, &source)? {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// The keys the cluster publishes at /openid/v1/jwks.
+async fn cluster_keys(args: &DocumentsArgs, out: Output) -> Result<Vec<PublicKey>> {
+    let cluster = Cluster::connect(&args.kube.options()).await?;
+    let text = cluster.get_raw(JWKS_PATH).await.map_err(|error| {
+        if error.is_not_found() || error.is_forbidden() {
+            Error::NotServed {
+                path: JWKS_PATH,
+                fix: "pass its public keys with --public-key FILE (the apiserver's --service-account-key-file)",
+                source: error,
+            }
+        } else {
+            Error::Kube(error)
+        }
+    })?;
+    let source = format!("the cluster's {JWKS_PATH}");
+    let (keys, notes) = key_files::parse_jwks(&text, &source)?;
+    for note in notes {
+        out.note(note);
+    }
+    if keys.is_empty() {
+        return Err(Error::Cluster(format!(
+            "{source} lists no keys: pass the public keys with --public-key FILE"
+        )));
+    }
+    Ok(keys)
+}
+
+async fn served_chain(url: &str, timeout: Duration) -> Result<(String, Vec<Vec<u8>>)> {
+    let (host, port) = provider::host_and_port(url).map_err(usage)?;
+    let chain = tls::served_chain(&host, port, timeout).await.map_err(|e| {
+        Error::Cluster(format!(
+            "{e} (check the URL and that this machine can reach it)"
+        ))
+    })?;
+    Ok((format!("{host}:{port}"), chain))
+}
+
+async fn thumbprint(args: &ThumbprintArgs, out: Output) -> Result<ExitCode> {
+    let (address, chain) = served_chain(&args.url, args.timeout.get()).await?;
+    if !args.all {
+        out.line(provider::thumbprint(&chain).unwrap_or_default())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let entries = provider::describe_chain(&chain);
+    let mut text = format!(
+        "{address} serves {} certificate{}, leaf first:\n",
+        entries.len(),
+        if entries.len() == 1 { "" } else { "s" }
+    );
+    for (index, entry) in entries.iter().enumerate() {
+        text.push_str(&format!(
+            "{index}  {}  {}  (issuer: {})\n",
+            entry.sha1, entry.subject, entry.issuer
+        ));
+    }
+    if let Some(top) = entries.last() {
+        text.push_str(&format!(
+            "Thumbprint (the top certificate, {}): {}\n",
+            top.subject, top.sha1
+        ));
+    }
+    out.print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn provider(args: &ProviderArgs, out: Output) -> Result<ExitCode> {
+    warn_about(&args.issuer, out);
+    for audience in &args.audiences {
+        if audience.is_empty() || audience.len() > 255 || audience.contains(char::is_whitespace) {
+            return Err(usage(format!(
+                "invalid --audience {audience:?}: give 1 to 255 characters without spaces, such as sts.amazonaws.com"
+            )));
+        }
+    }
+    let mut thumbprints = args
+        .thumbprints
+        .iter()
+        .map(|text| provider::normalize_thumbprint(text).map_err(usage))
+        .collect::<Result<Vec<_>>>()?;
+    if thumbprints.len() > 5 {
+        return Err(usage(
+            "IAM takes at most 5 thumbprints: give fewer --thumbprint",
+        ));
+    }
+    if thumbprints.is_empty() {
+        let (address, chain) = served_chain(args.issuer.as_str(), args.timeout.get()).await?;
+        if let Some(top) = provider::describe_chain(&chain).last() {
+            out.status(format_args!(
+                "Thumbprint of {}, the top certificate {address} serves",
+                top.subject
+            ));
+            thumbprints.push(top.sha1.clone());
+        }
+    }
+    let issuer = args.issuer.as_str().trim_end_matches('/');
+    out.print(&format!(
+        "{}\n# Terraform:\n{}",
+        provider::aws_cli_command(issuer, &args.audiences, &thumbprints),
+        provider::terraform(issuer, &args.audiences, &thumbprints)
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,317 @@
+//! The one place that talks to the API server: a client built from kubectl's settings, `Api`s
+//! scoped to a namespace or to all of them, paginated lists, raw GETs of non-resource URLs,
+//! TokenRequest, pods grouped by ServiceAccount, and the cluster's issuer. Every failure is a
+//! [`KubeError`] that keeps the call (verb, resource, subresource, namespace, name) and the
+//! client's error as its source.
+
+mod call;
+mod connect;
+
+pub use call::{Call, KubeError, Scope};
+pub use connect::{ConnectError, ConnectOptions};
+
+use std::collections::HashMap;
+
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use serde::de::DeserializeOwned;
+
+/// Recorded in managedFields, so `kubectl get -o yaml --show-managed-fields` shows who set what.
+pub const FIELD_MANAGER: &str = "kubectl-irsa";
+/// Objects per list request, as kubectl's `--chunk-size` default.
+pub const CHUNK_SIZE: u32 = 500;
+
+/// kubectl's `--dry-run`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DryRun {
+    /// Send the change.
+    #[default]
+    None,
+    /// Send nothing that writes.
+    Client,
+    /// Let the server validate the change without persisting it.
+    Server,
+}
+
+impl DryRun {
+    /// Whether a write is to be sent at all.
+    pub fn sends(self) -> bool {
+        self != DryRun::Client
+    }
+
+    /// The suffix kubectl prints after a dry-run change.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            DryRun::None => "",
+            DryRun::Client => " (dry run)",
+            DryRun::Server => " (server dry run)",
+        }
+    }
+}
+
+/// A connected client and the namespace commands act in (`-n`, else the context's).
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: kube::Client,
+    pub namespace: String,
+}
+
+impl Cluster {
+    /// Builds the client the way kubectl would from the same settings.
+    pub async fn connect(options: &ConnectOptions) -> Result<Cluster, ConnectError> {
+        connect::connect(options).await
+    }
+
+    /// The same cluster, acting in `namespace`.
+    pub fn in_namespace(&self, namespace: &str) -> Cluster {
+        Cluster {
+            client: self.client.clone(),
+            namespace: namespace.to_string(),
+        }
+    }
+
+    /// The current namespace as a scope, or all namespaces.
+    pub fn scope(&self, all_namespaces: bool) -> Scope {
+        if all_namespaces {
+            Scope::All
+        } else {
+            Scope::Namespace(self.namespace.clone())
+        }
+    }
+
+    /// An `Api` for a namespaced resource in `scope`.
+    pub fn api<K>(&self, scope: &Scope) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
+        match scope {
+            Scope::Namespace(namespace) => Api::namespaced(self.client.clone(), namespace),
+            Scope::All | Scope::Cluster => Api::all(self.client.clone()),
+        }
+    }
+
+    /// A ServiceAccount of the current namespace; `None` when it does not exist.
+    pub async fn service_account(&self, name: &str) -> Result<Option<ServiceAccount>, KubeError> {
+        let scope = Scope::Namespace(self.namespace.clone());
+        self.api::<ServiceAccount>(&scope)
+            .get_opt(name)
+            .await
+            .map_err(|e| KubeError::new(Call::on::<ServiceAccount>("get", scope, Some(name)), e))
+    }
+
+    /// Every object of type `K` in `scope`, fetched [`CHUNK_SIZE`] (or `chunk_size`) at a time.
+    pub async fn list_all<K>(&self, scope: &Scope, chunk_size: u32) -> Result<Vec<K>, KubeError>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        list_pages(&self.api::<K>(scope), scope, chunk_size).await
+    }
+
+    /// Every object of a cluster-scoped type `K`.
+    pub async fn list_cluster<K>(&self) -> Result<Vec<K>, KubeError>
+    where
+        K: kube::Resource<Scope = k8s_openapi::ClusterResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        list_pages(
+            &Api::<K>::all(self.client.clone()),
+            &Scope::Cluster,
+            CHUNK_SIZE,
+        )
+        .await
+    }
+
+    /// How many objects of type `K` in `scope` match a field selector (their metadata only).
+    pub async fn count<K>(&self, scope: &Scope, fields: &str) -> Result<usize, KubeError>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let list = self
+            .api::<K>(scope)
+            .list_metadata(&ListParams::default().fields(fields))
+            .await
+            .map_err(|e| KubeError::new(Call::on::<K>("list", scope.clone(), None), e))?;
+        Ok(list.items.len())
+    }
+
+    /// The pods of `scope`, grouped by (namespace, ServiceAccount).
+    pub async fn pods_by_service_account(
+        &self,
+        scope: &Scope,
+        chunk_size: u32,
+    ) -> Result<HashMap<(String, String), Vec<Pod>>, KubeError> {
+        let mut groups: HashMap<(String, String), Vec<Pod>> = HashMap::new();
+        for pod in self.list_all::<Pod>(scope, chunk_size).await? {
+            groups
+                .entry(service_account_of(&pod))
+                .or_default()
+                .push(pod);
+        }
+        Ok(groups)
+    }
+
+    /// What the cluster answers at a non-resource `path` (as `kubectl get --raw`).
+    pub async fn get_raw(&self, path: &str) -> Result<String, KubeError> {
+        let fail = |e| KubeError::new(Call::url(path), e);
+        let request = http::Request::get(path)
+            .body(Vec::new())
+            .map_err(|e| fail(kube::Error::HttpError(e)))?;
+        self.client.request_text(request).await.map_err(fail)
+    }
+
+    /// A token for the ServiceAccount `name` of the current namespace with `audience`, as the
+    /// kubelet requests one for a projected volume; `None` when the cluster answers without one.
+    pub async fn request_token(
+        &self,
+        name: &str,
+        audience: &str,
+    ) -> Result<Option<String>, KubeError> {
+        let scope = Scope::Namespace(self.namespace.clone());
+        let request = TokenRequest {
+            spec: TokenRequestSpec {
+                audiences: vec![audience.to_string()],
+                expiration_seconds: Some(3600),
+                ..TokenRequestSpec::default()
+            },
+            ..TokenRequest::default()
+        };
+        let issued = self
+            .api::<ServiceAccount>(&scope)
+            .create_token_request(name, &PostParams::default(), &request)
+            .await
+            .map_err(|e| {
+                KubeError::new(
+                    Call::on::<ServiceAccount>("create", scope, Some(name)).sub("token"),
+                    e,
+                )
+            })?;
+        Ok(issued
+            .status
+            .map(|status| status.token)
+            .filter(|token| !token.is_empty()))
+    }
+
+    /// Creates `object` in the current namespace.
+    pub async fn create<K>(&self, object: &K, dry_run: DryRun) -> Result<K, KubeError>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + serde::Serialize
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let scope = Scope::Namespace(self.namespace.clone());
+        let params = PostParams {
+            dry_run: dry_run == DryRun::Server,
+            field_manager: Some(FIELD_MANAGER.into()),
+        };
+        self.api::<K>(&scope)
+            .create(&params, object)
+            .await
+            .map_err(|e| {
+                KubeError::new(
+                    Call::on::<K>("create", scope, object.meta().name.as_deref()),
+                    e,
+                )
+            })
+    }
+
+    /// A JSON merge patch of the object `name` in the current namespace.
+    pub async fn merge_patch<K>(
+        &self,
+        name: &str,
+        patch: &serde_json::Value,
+        dry_run: DryRun,
+    ) -> Result<K, KubeError>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let scope = Scope::Namespace(self.namespace.clone());
+        let params = PatchParams {
+            dry_run: dry_run == DryRun::Server,
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..PatchParams::default()
+        };
+        self.api::<K>(&scope)
+            .patch(name, &params, &Patch::Merge(patch))
+            .await
+            .map_err(|e| KubeError::new(Call::on::<K>("patch", scope, Some(name)), e))
+    }
+
+    /// The issuer the cluster signs ServiceAccount tokens with, from its own discovery
+    /// document (what `kubectl get --raw /.well-known/openid-configuration` reads).
+    pub async fn issuer(&self) -> Result<String, IssuerError> {
+        let text = self.get_raw(DISCOVERY_PATH).await.map_err(|error| {
+            if error.is_not_found() || error.is_forbidden() {
+                IssuerError::NotServed(error)
+            } else {
+                IssuerError::Call(error)
+            }
+        })?;
+        serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|document| document.get("issuer")?.as_str().map(str::to_string))
+            .ok_or(IssuerError::Unreadable)
+    }
+}
+
+/// Why the cluster could not tell its issuer.
+#[derive(Debug, thiserror::Error)]
+pub enum IssuerError {
+    #[error(
+        "the cluster does not serve {DISCOVERY_PATH} ({}): pass its issuer with --issuer URL (the apiserver's --service-account-issuer)",
+        .0.status().map_or(String::new(), |status| status.message.clone())
+    )]
+    NotServed(#[source] KubeError),
+    #[error(transparent)]
+    Call(KubeError),
+    #[error("the cluster's {DISCOVERY_PATH} is not JSON with an issuer: pass --issuer URL")]
+    Unreadable,
+}
+
+/// The cluster's issuer discovery document.
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+/// The cluster's JWKS.
+pub const JWKS_PATH: &str = "/openid/v1/jwks";
+
+/// (namespace, ServiceAccount) of a pod; pods that name none run as `default`.
+pub fn service_account_of(pod: &Pod) -> (String, String) {
+    let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+    let account = pod
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.service_account_name.clone())
+        .unwrap_or_else(|| "default".into());
+    (namespace, account)
+}
+
+async fn list_pages<K>(api: &Api<K>, scope: &Scope, chunk_size: u32) -> Result<Vec<K>, KubeError>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let mut items = Vec::new();
+    let mut params = ListParams::default().limit(chunk_size.max(1));
+    loop {
+        let page = api
+            .list(&params)
+            .await
+            .map_err(|e| KubeError::new(Call::on::<K>("list", scope.clone(), None), e))?;
+        items.extend(page.items);
+        match page.metadata.continue_.filter(|token| !token.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(items),
+        }
+    }
+}
