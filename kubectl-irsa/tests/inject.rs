@@ -216,6 +216,61 @@ fn service_account_files_work_offline_and_credential_process_adds_its_config() {
     );
 }
 
+/// Manifests without a namespace go where `kubectl apply -f` puts them: `-n`, else the
+/// context's namespace, else `default`; pods and ServiceAccount manifests alike.
+#[test]
+fn objects_without_a_namespace_share_the_default_namespace() {
+    let cluster = Cluster::start();
+    let dir = cluster.dir.path();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  serviceAccountName: cart\n  containers: [{name: app, image: app}]\n";
+    let account = format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: cart\n  annotations: {{eks.amazonaws.com/role-arn: \"{ROLE}\"}}\n"
+    );
+    std::fs::write(dir.join("pod.yaml"), pod).unwrap();
+    std::fs::write(dir.join("sa.yaml"), account).unwrap();
+    let offline = [
+        "inject",
+        "-f",
+        "pod.yaml",
+        "--service-account-file",
+        "sa.yaml",
+    ];
+    for extra in [&["-n", "shop"][..], &["--context", "other"][..], &[][..]] {
+        let run = Run::from(
+            cluster
+                .plugin(&[&offline[..], extra].concat())
+                .current_dir(dir)
+                .output()
+                .unwrap(),
+        );
+        let documents = documents(&run.ok().stdout);
+        let container = &pod_specs(&documents)[0]["containers"][0];
+        assert_eq!(
+            env(container, "AWS_ROLE_ARN").as_deref(),
+            Some(ROLE),
+            "{extra:?}: {}",
+            run.stderr
+        );
+        assert_eq!(run.stderr, "", "{extra:?}");
+    }
+    // From the cluster, the pod's ServiceAccount is looked up in the same namespace.
+    cluster
+        .fake
+        .add_service_account("team-a", "cart", &[("eks.amazonaws.com/role-arn", ROLE)]);
+    let run = Run::from(
+        cluster
+            .plugin(&["inject", "-f", "pod.yaml", "--context", "other"])
+            .current_dir(dir)
+            .output()
+            .unwrap(),
+    );
+    let documents = documents(&run.ok().stdout);
+    assert_eq!(
+        env(&pod_specs(&documents)[0]["containers"][0], "AWS_ROLE_ARN").as_deref(),
+        Some(ROLE)
+    );
+}
+
 #[test]
 fn bad_input_is_one_line_and_writes_nothing() {
     let cluster = Cluster::start();
