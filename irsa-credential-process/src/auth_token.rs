@@ -1,6 +1,7 @@
 //! The shared secret a client of `serve` must present in `Authorization`, kept in a 0600 file
-//! that the client reads through AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE. `serve` writes it and
-//! `probe` reads it, so both find it here by the same rule, and refuse the same bad files.
+//! that the client reads through AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, and the path it is
+//! presented at. `serve` writes the file and `probe` reads it, so both find it here by the same
+//! rule, and refuse the same bad files; neither mode imports the other.
 
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,9 @@ pub enum AuthTokenError {
     )]
     Invalid { path: String },
 }
+
+/// The path of the container credentials endpoint, where the token is presented.
+pub const CREDENTIALS_PATH: &str = "/v1/credentials";
 
 /// Random bytes in a generated token (64 hex digits).
 const TOKEN_BYTES: usize = 32;

@@ -1,10 +1,11 @@
 //! Why a run failed, and the exit code for it, in one place. Each module keeps its own error
 //! (settings, the exchange, the authorization token file, the probe); this type gathers them
-//! with their source and adds the failures that belong to no module (a port, a file, stdout).
-//! Nothing here is imported back by the modules it gathers from, so there is no circle.
+//! with their source and adds the failures of the other modes (a port, a file, stdout, exec).
+//! The modules it gathers from never import it back, so there is no circle: `probe` returns
+//! its own error, and only `process`, `exec`, `serve` and `update` return this one.
 
 use crate::auth_token::AuthTokenError;
-use crate::probe::NotReady;
+use crate::probe::ProbeError;
 use crate::settings::SettingsError;
 use crate::sts::ExchangeError;
 
@@ -17,8 +18,8 @@ pub enum Error {
     Exchange(#[from] ExchangeError),
     #[error(transparent)]
     AuthToken(#[from] AuthTokenError),
-    #[error("not ready: {0}")]
-    NotReady(#[from] NotReady),
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
     #[error("cannot listen on {address}: {source}; pick another --port (0 picks a free one)")]
     Listen {
         address: String,
@@ -47,7 +48,11 @@ impl Error {
     /// say), 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Settings(_) | Error::AuthToken(AuthTokenError::Invalid { .. }) => 2,
+            Error::Settings(_)
+            | Error::AuthToken(AuthTokenError::Invalid { .. })
+            | Error::Probe(
+                ProbeError::NoTokenFile | ProbeError::AuthToken(AuthTokenError::Invalid { .. }),
+            ) => 2,
             Error::Exec { .. } => 127,
             _ => 1,
         }

@@ -49,6 +49,6 @@ fn run(cli: Cli) -> Result<(), Error> {
             update::run(&Settings::resolve(&args.options, env)?, &args, env)
         }
         // A probe needs no role or token: it asks the server.
-        Some(Command::Probe(args)) => probe::run(&args, env),
+        Some(Command::Probe(args)) => Ok(probe::run(&args, env)?),
     }
 }

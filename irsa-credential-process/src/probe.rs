@@ -8,11 +8,8 @@ use std::time::Duration;
 use hyper::StatusCode;
 use irsa_sts::http::{self, GetOptions, HttpError};
 
-use crate::auth_token;
+use crate::auth_token::{self, AuthTokenError, CREDENTIALS_PATH};
 use crate::cli::ProbeArgs;
-use crate::error::Error;
-use crate::serve::CREDENTIALS_PATH;
-use crate::settings::SettingsError;
 use crate::sts;
 
 /// The whole probe, connection included, must answer within this.
@@ -20,28 +17,31 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// A credentials document is about 1.5 kB; a larger answer is not `serve`'s.
 const MAX_BODY: usize = 16 * 1024;
 
-/// Why `serve` is not ready (yet).
+/// Why the probe says no: `serve` is not ready (yet), exit 1; or the probe cannot ask, exit 2
+/// for a missing or unusable token file (see `error.rs`).
 #[derive(Debug, thiserror::Error)]
-pub enum NotReady {
-    #[error("{} is not written yet: serve has no credentials yet (its log says why)", path.display())]
-    NoToken { path: PathBuf },
+pub enum ProbeError {
+    #[error("probe needs the token file serve uses: pass --auth-token-file PATH")]
+    NoTokenFile,
     #[error(transparent)]
+    AuthToken(#[from] AuthTokenError),
+    #[error("cannot start the runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("not ready: {} is not written yet: serve has no credentials yet (its log says why)", path.display())]
+    NoToken { path: PathBuf },
+    #[error("not ready: {0}")]
     NoAnswer(#[from] HttpError),
-    #[error("{url} answered {}", describe(*status))]
+    #[error("not ready: {url} answered {}", describe(*status))]
     Status { url: String, status: u16 },
 }
 
 /// Ready when `GET /v1/credentials` with the token answers 200: serve holds valid credentials.
 /// A connection alone would pass while the first STS call runs.
-pub fn run(args: &ProbeArgs, env: impl Fn(&str) -> Option<String>) -> Result<(), Error> {
-    let Some(token_file) = auth_token::given_path(args.auth_token_file.as_ref(), env) else {
-        return Err(SettingsError(
-            "probe needs the token file serve uses: pass --auth-token-file PATH".into(),
-        )
-        .into());
-    };
+pub fn run(args: &ProbeArgs, env: impl Fn(&str) -> Option<String>) -> Result<(), ProbeError> {
+    let token_file = auth_token::given_path(args.auth_token_file.as_ref(), env)
+        .ok_or(ProbeError::NoTokenFile)?;
     let Some(token) = auth_token::existing(&token_file)? else {
-        return Err(NotReady::NoToken { path: token_file }.into());
+        return Err(ProbeError::NoToken { path: token_file });
     };
     let url = format!("http://127.0.0.1:{}{CREDENTIALS_PATH}", args.port);
     let options = GetOptions {
@@ -51,17 +51,16 @@ pub fn run(args: &ProbeArgs, env: impl Fn(&str) -> Option<String>) -> Result<(),
         user_agent: "irsa-credential-process probe",
     };
     let headers = [("authorization", token.as_str())];
-    let answer = sts::runtime()?
-        .block_on(http::get(&url, &headers, &options))
-        .map_err(NotReady::from)?;
+    let answer = sts::runtime()
+        .map_err(ProbeError::Runtime)?
+        .block_on(http::get(&url, &headers, &options))?;
     if answer.status == StatusCode::OK {
         return Ok(());
     }
-    Err(NotReady::Status {
+    Err(ProbeError::Status {
         url,
         status: answer.status,
-    }
-    .into())
+    })
 }
 
 /// `403 Forbidden`, as hyper prints a status.

@@ -147,7 +147,9 @@ fn call_sts(
     session: &SessionName,
     token: &str,
 ) -> Result<Credentials, ExchangeError> {
-    sts::runtime()?.block_on(async { Exchanger::new(settings)?.exchange(session, token).await })
+    sts::runtime()
+        .map_err(ExchangeError::Runtime)?
+        .block_on(async { Exchanger::new(settings)?.exchange(session, token).await })
 }
 
 fn cache_key(settings: &Settings, session: &SessionName) -> CacheKey {

@@ -37,6 +37,7 @@ pub enum ExchangeError {
     /// STS refused, timed out or could not be reached; explained with the token's claims.
     #[error(transparent)]
     Sts(#[from] Explained),
+    /// The exchange runs on a Tokio runtime, which could not be built (no threads, no fds).
     #[error("cannot start the runtime: {0}")]
     Runtime(#[source] std::io::Error),
 }
@@ -141,9 +142,8 @@ fn session_from_token(token: &str) -> Option<SessionName> {
 }
 
 /// A Tokio runtime on this thread: one process serves one pod, so one thread is plenty.
-pub fn runtime() -> Result<tokio::runtime::Runtime, ExchangeError> {
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(ExchangeError::Runtime)
 }

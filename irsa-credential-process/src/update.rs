@@ -14,7 +14,7 @@ use crate::profile_file::{self, KEYS};
 use crate::refresh::{Fresh, Refresher, Stop};
 use crate::report::Reporter;
 use crate::settings::{Settings, SettingsError};
-use crate::sts;
+use crate::sts::{self, ExchangeError};
 
 /// `update`'s own settings, validated.
 #[derive(Clone, Debug)]
@@ -97,26 +97,28 @@ pub fn run(
             rfc3339(fresh.credentials.expiration)
         )
     };
-    sts::runtime()?.block_on(async {
-        let (refresher, first) = Refresher::start(settings, reporter).await?;
-        write(&config, &first.credentials).map_err(|source| Error::CredentialsFile {
-            path: path.clone(),
-            source,
-        })?;
-        reporter.note(&written(&first));
-        if config.once {
-            return Ok(());
-        }
-        let stop = Stop::listen().map_err(Error::Signals)?;
-        let publish = |fresh: &Fresh| {
-            write(&config, &fresh.credentials)
-                .map_err(|e| format!("cannot write the credentials file {path}: {e}"))?;
-            reporter.info(&written(fresh));
-            Ok::<(), String>(())
-        };
-        refresher.until_stopped(first, stop, publish).await;
-        Ok(())
-    })
+    sts::runtime()
+        .map_err(ExchangeError::Runtime)?
+        .block_on(async {
+            let (refresher, first) = Refresher::start(settings, reporter).await?;
+            write(&config, &first.credentials).map_err(|source| Error::CredentialsFile {
+                path: path.clone(),
+                source,
+            })?;
+            reporter.note(&written(&first));
+            if config.once {
+                return Ok(());
+            }
+            let stop = Stop::listen().map_err(Error::Signals)?;
+            let publish = |fresh: &Fresh| {
+                write(&config, &fresh.credentials)
+                    .map_err(|e| format!("cannot write the credentials file {path}: {e}"))?;
+                reporter.info(&written(fresh));
+                Ok::<(), String>(())
+            };
+            refresher.until_stopped(first, stop, publish).await;
+            Ok(())
+        })
 }
 
 /// Read, edit, replace, under a lock on the directory: the rename swaps the file itself, so

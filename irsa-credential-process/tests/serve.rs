@@ -252,6 +252,12 @@ fn probe_passes_only_while_serve_hands_out_credentials() {
                 .unwrap(),
         )
     };
+    let run = common::Run::from(pod.helper(&["probe"]).output().unwrap());
+    run.fails(
+        2,
+        "probe needs the token file serve uses: pass --auth-token-file PATH",
+    );
+
     let before = probe("9");
     assert_eq!(before.code, 1);
     assert!(
@@ -280,7 +286,13 @@ fn probe_passes_only_while_serve_hands_out_credentials() {
     std::fs::write(&auth_file, "another-token").unwrap();
     let refused = probe(port);
     assert_eq!(refused.code, 1);
-    assert!(refused.failure().contains("403"), "{}", refused.stderr);
+    assert!(
+        refused.failure().ends_with(&format!(
+            "not ready: http://127.0.0.1:{port}/v1/credentials answered 403 Forbidden"
+        )),
+        "{}",
+        refused.stderr
+    );
 }
 
 #[test]

@@ -19,17 +19,15 @@ use irsa_sts::rfc3339;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::auth_token::{self, AuthTokenError};
+use crate::auth_token::{self, AuthTokenError, CREDENTIALS_PATH};
 use crate::cache::Cache;
 use crate::cli::ServeArgs;
 use crate::error::Error;
 use crate::refresh::{Fresh, Refresher, Stop};
 use crate::report::Reporter;
 use crate::settings::{CacheDir, Settings, SettingsError};
-use crate::sts;
+use crate::sts::{self, ExchangeError};
 
-/// The path of the container credentials endpoint.
-pub const CREDENTIALS_PATH: &str = "/v1/credentials";
 /// A connection that sends no complete request head within this is closed.
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -93,7 +91,7 @@ pub fn run(
     let reporter = Reporter {
         verbose: settings.verbose,
     };
-    sts::runtime()?.block_on(async {
+    sts::runtime().map_err(ExchangeError::Runtime)?.block_on(async {
         // Fail fast: a port in use, an STS refusal or an unwritable token file stops the start.
         let (ipv4, ipv6) = listen(config.port, reporter).await?;
         let port = ipv4.local_addr().map_or(config.port, |a| a.port());

@@ -12,7 +12,8 @@ use serde::Serialize;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use super::{CREDENTIALS_PATH, Shared, imds};
+use super::{Shared, imds};
+use crate::auth_token::CREDENTIALS_PATH;
 use crate::refresh::Fresh;
 
 pub type Reply = Response<Full<Bytes>>;
