@@ -57,25 +57,54 @@ pub fn explain(error: &StsError, ctx: &ExplainContext<'_>) -> String {
     }
 }
 
+/// What the advice about a refusal may name, with placeholders where the token says nothing.
+struct Facts<'a> {
+    role: &'a RoleArn,
+    claims: Claims,
+    /// `CODE: message`, as STS said it.
+    said: String,
+}
+
+impl Facts<'_> {
+    fn issuer(&self) -> &str {
+        self.claims.iss.as_deref().unwrap_or("(unknown issuer)")
+    }
+    fn hostpath(&self) -> &str {
+        self.claims.issuer_hostpath().unwrap_or("ISSUER_HOSTPATH")
+    }
+    fn audience(&self) -> &str {
+        self.claims
+            .aud
+            .first()
+            .map_or("sts.amazonaws.com", String::as_str)
+    }
+    fn subject(&self) -> &str {
+        self.claims
+            .sub
+            .as_deref()
+            .unwrap_or("system:serviceaccount:NAMESPACE:NAME")
+    }
+}
+
 fn refused(code: &str, message: &str, ctx: &ExplainContext<'_>) -> String {
-    let role = ctx.role_arn;
-    let claims = ctx.claims.cloned().unwrap_or_default();
-    let issuer = claims.iss.as_deref().unwrap_or("(unknown issuer)");
-    let hostpath = claims.issuer_hostpath().unwrap_or("ISSUER_HOSTPATH");
-    let audience = claims
-        .aud
-        .first()
-        .map_or("sts.amazonaws.com", String::as_str);
-    let subject = claims
-        .sub
-        .as_deref()
-        .unwrap_or("system:serviceaccount:NAMESPACE:NAME");
-    let said = if message.is_empty() {
-        code.to_string()
-    } else {
-        format!("{code}: {message}")
+    let facts = Facts {
+        role: ctx.role_arn,
+        claims: ctx.claims.cloned().unwrap_or_default(),
+        said: if message.is_empty() {
+            code.to_string()
+        } else {
+            format!("{code}: {message}")
+        },
     };
-    match code {
+    trust_advice(code, &facts, ctx).unwrap_or_else(|| request_advice(code, message, &facts))
+}
+
+/// Refusals of the token or of the trust between the role and the issuer.
+fn trust_advice(code: &str, facts: &Facts<'_>, ctx: &ExplainContext<'_>) -> Option<String> {
+    let (role, said) = (facts.role, &facts.said);
+    let (issuer, hostpath) = (facts.issuer(), facts.hostpath());
+    let (audience, subject) = (facts.audience(), facts.subject());
+    Some(match code {
         "AccessDenied" => format!(
             "role {role} does not trust this token ({said}): its trust policy must allow sts:AssumeRoleWithWebIdentity for Federated arn:{partition}:iam::{account}:oidc-provider/{hostpath} with StringEquals {hostpath}:sub = {subject} and {hostpath}:aud = {audience}; compare with `aws iam get-role --role-name {name} --query Role.AssumeRolePolicyDocument`",
             partition = role.partition(),
@@ -87,7 +116,8 @@ fn refused(code: &str, message: &str, ctx: &ExplainContext<'_>) -> String {
             account = role.account(),
         ),
         "ExpiredTokenException" | "ExpiredToken" => {
-            let when = claims
+            let when = facts
+                .claims
                 .expires_at()
                 .map(|exp| {
                     let ago = (ctx.now - exp).whole_seconds().max(0);
@@ -105,6 +135,14 @@ fn refused(code: &str, message: &str, ctx: &ExplainContext<'_>) -> String {
         "IDPCommunicationError" => format!(
             "STS could not fetch the keys of issuer {issuer} ({said}): its /.well-known/openid-configuration and JWKS must be reachable from the internet over https"
         ),
+        _ => return None,
+    })
+}
+
+/// Refusals of the request itself: region, session policies, duration, throttling.
+fn request_advice(code: &str, message: &str, facts: &Facts<'_>) -> String {
+    let (role, said) = (facts.role, &facts.said);
+    match code {
         "RegionDisabledException" => format!(
             "STS is not activated in this region for account {} ({said}): activate the region in the IAM account settings, or set AWS_REGION to an active one",
             role.account()
