@@ -97,28 +97,30 @@ pub fn run(
             rfc3339(fresh.credentials.expiration)
         )
     };
-    sts::runtime()
-        .map_err(ExchangeError::Runtime)?
-        .block_on(async {
-            let (refresher, first) = Refresher::start(settings, reporter).await?;
-            write(&config, &first.credentials).map_err(|source| Error::CredentialsFile {
-                path: path.clone(),
-                source,
-            })?;
-            reporter.note(&written(&first));
-            if config.once {
-                return Ok(());
-            }
-            let stop = Stop::listen().map_err(Error::Signals)?;
-            let publish = |fresh: &Fresh| {
-                write(&config, &fresh.credentials)
-                    .map_err(|e| format!("cannot write the credentials file {path}: {e}"))?;
-                reporter.info(&written(fresh));
-                Ok::<(), String>(())
-            };
-            refresher.until_stopped(first, stop, publish).await;
-            Ok(())
+    // The first write and every refresh's: a failure names the file and the fix.
+    let write_profile = |fresh: &Fresh| {
+        write(&config, &fresh.credentials).map_err(|source| Error::CredentialsFile {
+            path: path.clone(),
+            source,
         })
+    };
+    let runtime = sts::runtime().map_err(ExchangeError::Runtime)?;
+    runtime.block_on(async {
+        let (refresher, first) = Refresher::start(settings, reporter).await?;
+        write_profile(&first)?;
+        reporter.note(&written(&first));
+        if config.once {
+            return Ok(());
+        }
+        let stop = Stop::listen().map_err(Error::Signals)?;
+        let publish = |fresh: &Fresh| {
+            write_profile(fresh)?;
+            reporter.info(&written(fresh));
+            Ok::<(), Error>(())
+        };
+        refresher.until_stopped(first, stop, publish).await;
+        Ok(())
+    })
 }
 
 /// Read, edit, replace, under a lock on the directory: the rename swaps the file itself, so
