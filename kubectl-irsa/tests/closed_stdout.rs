@@ -24,10 +24,7 @@ fn into_closed_pipe(cluster: &Cluster, args: &[&str]) -> Run {
 
 #[test]
 fn printing_verbs_exit_quietly_when_stdout_closes() {
-    let cluster = Cluster::start();
-    cluster
-        .fake
-        .add_service_account("shop", "cart", &[("eks.amazonaws.com/role-arn", ROLE)]);
+    let cluster = Cluster::bound();
     let manifest = cluster.dir.path().join("pod.yaml");
     std::fs::write(
         &manifest,
@@ -59,10 +56,7 @@ fn printing_verbs_exit_quietly_when_stdout_closes() {
 
 #[test]
 fn the_same_verbs_print_when_stdout_is_read() {
-    let cluster = Cluster::start();
-    cluster
-        .fake
-        .add_service_account("shop", "cart", &[("eks.amazonaws.com/role-arn", ROLE)]);
+    let cluster = Cluster::bound();
     let run = cluster.run(&["list", "-A"]);
     assert_eq!(
         run.ok().stdout,

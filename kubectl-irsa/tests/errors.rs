@@ -29,17 +29,9 @@ fn forbidden(cluster: &Cluster, args: &[&str], expected: &str) {
     assert_eq!(can_i(cluster, expected), ("no".into(), 1), "{expected}");
 }
 
-fn bound_cluster() -> Cluster {
-    let cluster = Cluster::start();
-    cluster
-        .fake
-        .add_service_account("shop", "cart", &[("eks.amazonaws.com/role-arn", ROLE)]);
-    cluster
-}
-
 #[test]
 fn a_refused_get_names_the_object() {
-    let cluster = bound_cluster();
+    let cluster = Cluster::bound();
     cluster.fake.deny("get", "serviceaccounts");
     forbidden(
         &cluster,
@@ -52,7 +44,7 @@ fn a_refused_get_names_the_object() {
 
 #[test]
 fn a_refused_list_names_the_scope() {
-    let cluster = bound_cluster();
+    let cluster = Cluster::bound();
     cluster.fake.deny("list", "serviceaccounts");
     forbidden(
         &cluster,
@@ -72,7 +64,7 @@ fn a_refused_list_names_the_scope() {
 
 #[test]
 fn a_refused_patch_and_create_name_what_bind_changes() {
-    let cluster = bound_cluster();
+    let cluster = Cluster::bound();
     cluster.fake.deny("patch", "serviceaccounts");
     let other = "arn:aws:iam::123456789012:role/other";
     forbidden(
@@ -107,7 +99,7 @@ fn a_refused_patch_and_create_name_what_bind_changes() {
 
 #[test]
 fn a_refused_token_request_names_the_subresource() {
-    let cluster = bound_cluster();
+    let cluster = Cluster::bound();
     cluster.fake.deny("create", "serviceaccounts/token");
     forbidden(
         &cluster,

@@ -7,17 +7,9 @@ use common::{Cluster, ROLE};
 use tests::fake_kube::DEFAULT_ISSUER;
 use tests::{FakeSts, Moto, Reply, venv_bin};
 
-fn bound_cluster() -> Cluster {
-    let cluster = Cluster::start();
-    cluster
-        .fake
-        .add_service_account("shop", "cart", &[("eks.amazonaws.com/role-arn", ROLE)]);
-    cluster
-}
-
 #[test]
 fn whoami_prints_the_assumed_identity_and_the_token_claims() {
-    let cluster = bound_cluster();
+    let cluster = Cluster::bound();
     let moto = Moto::start();
     let run = cluster.run(&[
         "whoami",
@@ -80,7 +72,7 @@ fn whoami_requests_the_token_for_the_annotated_audience() {
 
 #[test]
 fn sts_rejections_name_the_broken_link() {
-    let cluster = bound_cluster();
+    let cluster = Cluster::bound();
     let sts = FakeSts::start(vec![Reply::access_denied()]);
     cluster
         .run(&["whoami", "cart", "-n", "shop", "--endpoint-url", &sts.url()])
@@ -126,7 +118,7 @@ fn an_unbound_service_account_is_explained() {
 
 #[test]
 fn forbidden_token_requests_are_explained() {
-    let cluster = bound_cluster();
+    let cluster = Cluster::bound();
     cluster.fake.deny("create", "serviceaccounts/token");
     cluster
         .run(&[
@@ -142,7 +134,7 @@ fn forbidden_token_requests_are_explained() {
 
 #[test]
 fn exec_runs_the_aws_cli_with_the_pods_credentials() {
-    let cluster = bound_cluster();
+    let cluster = Cluster::bound();
     let moto = Moto::start();
     let aws = venv_bin("aws");
     let output = cluster
@@ -176,7 +168,7 @@ fn exec_runs_the_aws_cli_with_the_pods_credentials() {
 
 #[test]
 fn exec_export_prints_lines_for_eval_and_exit_codes_pass_through() {
-    let cluster = bound_cluster();
+    let cluster = Cluster::bound();
     let sts = FakeSts::start(vec![]);
     let run = cluster.run(&[
         "exec",

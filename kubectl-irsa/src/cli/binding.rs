@@ -58,16 +58,23 @@ pub struct BindArgs {
     #[arg(long, value_name = "URL")]
     pub issuer: Option<Issuer>,
 
-    /// Must be none, client or server: client sends nothing, server lets the apiserver
-    /// validate without persisting.
-    #[arg(long, value_enum, default_value_t, num_args = 0..=1, default_missing_value = "client", require_equals = true)]
-    pub dry_run: DryRun,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
 
     #[command(flatten)]
     pub prefix: PrefixArg,
 
     #[command(flatten)]
     pub kube: KubeFlags,
+}
+
+/// kubectl's `--dry-run[=client|server]`.
+#[derive(Debug, Args)]
+pub struct DryRunArg {
+    /// Must be none, client or server: client sends nothing, server lets the apiserver
+    /// validate without persisting.
+    #[arg(long = "dry-run", value_enum, default_value_t, num_args = 0..=1, default_missing_value = "client", require_equals = true)]
+    pub mode: DryRun,
 }
 
 const BIND_EXAMPLES: &str = "\
@@ -88,9 +95,8 @@ pub struct UnbindArgs {
     #[arg(value_name = "SERVICEACCOUNT", value_parser = names::service_account)]
     pub name: String,
 
-    /// Must be none, client or server.
-    #[arg(long, value_enum, default_value_t, num_args = 0..=1, default_missing_value = "client", require_equals = true)]
-    pub dry_run: DryRun,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
 
     #[command(flatten)]
     pub prefix: PrefixArg,

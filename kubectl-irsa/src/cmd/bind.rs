@@ -74,14 +74,14 @@ async fn annotate(
     out: Output,
 ) -> Result<bool> {
     let (name, namespace) = (&args.name, &cluster.namespace);
-    let suffix = args.dry_run.suffix();
+    let suffix = args.dry_run.mode.suffix();
     let Some(existing) = cluster.service_account(name).await? else {
         if args.no_create {
             return Err(Error::Cluster(format!(
                 "serviceaccount {namespace}/{name} not found: create it, or drop --no-create to let bind create it"
             )));
         }
-        create(cluster, name, wanted, args.dry_run).await?;
+        create(cluster, name, wanted, args.dry_run.mode).await?;
         out.line(format_args!(
             "serviceaccount/{name} created in namespace {namespace}{suffix}"
         ))?;
@@ -97,10 +97,10 @@ async fn annotate(
             "serviceaccount {namespace}/{name} already has {key}={current}: pass --overwrite to replace it"
         ))),
         Plan::Set(changes) => {
-            if args.dry_run.sends() {
+            if args.dry_run.mode.sends() {
                 let patch = serde_json::json!({ "metadata": { "annotations": changes } });
                 cluster
-                    .merge_patch::<ServiceAccount>(name, &patch, args.dry_run)
+                    .merge_patch::<ServiceAccount>(name, &patch, args.dry_run.mode)
                     .await?;
             }
             out.line(format_args!("serviceaccount/{name} annotated{suffix}"))?;

@@ -32,15 +32,15 @@ pub async fn run(args: &UnbindArgs, out: Output) -> Result<ExitCode> {
         out.line(format_args!("serviceaccount/{name} unchanged (not bound)"))?;
         return Ok(ExitCode::SUCCESS);
     }
-    if args.dry_run.sends() {
+    if args.dry_run.mode.sends() {
         let patch = json!({ "metadata": { "annotations": removals } });
         cluster
-            .merge_patch::<ServiceAccount>(name, &patch, args.dry_run)
+            .merge_patch::<ServiceAccount>(name, &patch, args.dry_run.mode)
             .await?;
     }
     out.line(format_args!(
         "serviceaccount/{name} unbound{}: removed {}",
-        args.dry_run.suffix(),
+        args.dry_run.mode.suffix(),
         removals.keys().cloned().collect::<Vec<_>>().join(", ")
     ))?;
     Ok(ExitCode::SUCCESS)

@@ -28,6 +28,15 @@ impl Cluster {
         }
     }
 
+    /// A cluster with ServiceAccount shop/cart bound to [`ROLE`].
+    pub fn bound() -> Cluster {
+        let cluster = Cluster::start();
+        cluster
+            .fake
+            .add_service_account("shop", "cart", &[("eks.amazonaws.com/role-arn", ROLE)]);
+        cluster
+    }
+
     /// `kubectl-irsa ARGS` with only this cluster's kubeconfig in its environment.
     pub fn plugin(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-irsa"));
