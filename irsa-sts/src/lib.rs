@@ -23,3 +23,23 @@ pub use exchange::{
 pub use explain::{ExplainContext, Explained, explain};
 pub use token::{Claims, TokenError};
 pub use transport::{CaBundle, TransportError};
+
+/// Lowercase hex, as thumbprints, cache keys and random tokens are written.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut text, byte| {
+            let _ = write!(text, "{byte:02x}");
+            text
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_is_lowercase_and_two_digits_a_byte() {
+        assert_eq!(super::hex(&[0, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(super::hex(&[]), "");
+    }
+}

@@ -35,10 +35,7 @@ fn succeeds(output: Output) -> Output {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    irsa_sts::hex(&Sha256::digest(bytes))
 }
 
 /// A stripped copy of the test build of the plugin: the release profile strips too, and the

@@ -391,10 +391,7 @@ fn render_template(
 }
 
 fn fake_sha(uri: &str) -> String {
-    Sha256::digest(uri.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    irsa_sts::hex(&Sha256::digest(uri.as_bytes()))
 }
 
 fn committed() -> Manifest {

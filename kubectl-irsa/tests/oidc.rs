@@ -65,10 +65,7 @@ fn read_json(path: &Path) -> Value {
 
 fn sha1_hex(der: &[u8]) -> String {
     use sha1::Digest as _;
-    sha1::Sha1::digest(der)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    irsa_sts::hex(&sha1::Sha1::digest(der))
 }
 
 fn path_str(path: &Path) -> &str {

@@ -20,9 +20,10 @@ pub async fn run(args: &BindArgs, out: Output) -> Result<ExitCode> {
     if let Some(warning) = args.issuer.as_ref().and_then(|issuer| issuer.warning()) {
         out.warn(warning);
     }
-    if let Some(seconds) = args.token_expiration.filter(|seconds| *seconds < 600) {
+    let floor = crate::binding::MIN_TOKEN_EXPIRATION;
+    if let Some(seconds) = args.token_expiration.filter(|s| i64::from(*s) < floor) {
         out.warn(format_args!(
-            "--token-expiration {seconds} is below 600: the webhook raises it to 600 seconds"
+            "--token-expiration {seconds} is below {floor}: the webhook raises it to {floor} seconds"
         ));
     }
     let request = Request {

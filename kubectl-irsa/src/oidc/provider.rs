@@ -15,10 +15,7 @@ pub struct ChainEntry {
 
 /// The SHA-1 fingerprint of a DER certificate: 40 lowercase hex digits, as IAM takes it.
 pub fn sha1_hex(der: &[u8]) -> String {
-    Sha1::digest(der)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    irsa_sts::hex(&Sha1::digest(der))
 }
 
 /// Describes each certificate of a chain (in the order served: leaf first).
