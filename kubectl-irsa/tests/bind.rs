@@ -11,40 +11,42 @@ fn bind_creates_the_service_account_and_prints_its_trust_policy() {
     let cluster = Cluster::start();
     cluster.fake.add_namespace("shop");
     let run = cluster.run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE]);
-    run.ok();
-    assert!(
-        run.stdout
-            .contains("serviceaccount/cart created in namespace shop"),
-        "{}",
-        run.stdout
-    );
     assert_eq!(
         cluster.annotations("shop", "cart"),
         json!({ "eks.amazonaws.com/role-arn": ROLE })
     );
-
-    // The trust policy names the cluster's own issuer, discovered from the cluster.
+    // The trust policy names the cluster's own issuer, discovered from the cluster; every
+    // value in the commands is one shell word.
     let hostpath = DEFAULT_ISSUER.trim_start_matches("https://");
-    assert!(
-        run.stdout.contains(&format!(
-            "\"Federated\": \"arn:aws:iam::123456789012:oidc-provider/{hostpath}\""
-        )),
-        "{}",
-        run.stdout
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Federated": format!("arn:aws:iam::123456789012:oidc-provider/{hostpath}") },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": { "StringEquals": {
+                format!("{hostpath}:sub"): "system:serviceaccount:shop:cart",
+                format!("{hostpath}:aud"): "sts.amazonaws.com",
+            }},
+        }],
+    });
+    let pretty = serde_json::to_string_pretty(&policy).unwrap();
+    let compact = serde_json::to_string(&policy).unwrap();
+    assert_eq!(
+        run.ok().stdout,
+        format!(
+            "serviceaccount/cart created in namespace shop\n\
+             \n\
+             Trust policy that {ROLE} needs:\n\
+             {pretty}\n\
+             \n\
+             Create the role with it:\n  \
+             aws iam create-role --role-name cart --assume-role-policy-document '{compact}'\n\
+             Or, if the role exists, add this ServiceAccount to its trust policy:\n  \
+             aws iam get-role --role-name cart > role.json && kubectl irsa trust-policy --merge role.json --role-arn {ROLE} --service-account shop:cart --issuer {DEFAULT_ISSUER} > trust.json && aws iam update-assume-role-policy --role-name cart --policy-document file://trust.json\n"
+        )
     );
-    assert!(
-        run.stdout.contains(&format!(
-            "\"{hostpath}:sub\": \"system:serviceaccount:shop:cart\""
-        )),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains("aws iam create-role --role-name cart --assume-role-policy-document '{"),
-        "{}",
-        run.stdout
-    );
+    assert_eq!(run.stderr, "");
 }
 
 #[test]
@@ -56,9 +58,10 @@ fn binding_again_changes_nothing() {
         .ok();
     cluster.fake.clear_log();
     let run = cluster.run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE]);
-    run.ok();
     assert!(
-        run.stdout.contains("serviceaccount/cart unchanged"),
+        run.ok()
+            .stdout
+            .starts_with("serviceaccount/cart unchanged\n\nTrust policy that "),
         "{}",
         run.stdout
     );

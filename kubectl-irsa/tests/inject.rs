@@ -80,11 +80,9 @@ fn every_workload_kind_gets_the_token_and_others_pass_through() {
         documents[8], original,
         "the Service passes through unchanged"
     );
-    assert!(
-        run.stderr
-            .contains("Note: Service/web: not a workload, left as it is"),
-        "{}",
-        run.stderr
+    assert_eq!(
+        run.stderr,
+        "Note: Service/web: not a workload, left as it is\n"
     );
     assert!(
         cluster.fake.requests().is_empty(),
@@ -169,13 +167,34 @@ fn roles_come_from_the_service_accounts_in_the_cluster() {
         documents[1]["spec"].get("volumes").is_none(),
         "unbound: untouched"
     );
-    assert!(
-        run.stderr.contains(
-            "Pod/b: serviceaccount shop/web has no eks.amazonaws.com/role-arn annotation"
-        ),
-        "{}",
-        run.stderr
+    assert_eq!(
+        run.stderr,
+        "Note: Pod/b: serviceaccount shop/web has no eks.amazonaws.com/role-arn annotation, left as it is\n"
     );
+}
+
+/// The whole output for one pod: its own fields first, as written, then the webhook's.
+#[test]
+fn an_injected_pod_is_exactly_the_manifest_plus_the_webhook_additions() {
+    let cluster = Cluster::start();
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\n  namespace: shop\nspec:\n  serviceAccountName: cart\n  containers:\n  - name: app\n    image: registry.example.com/app:1.0\n";
+    let run = inject(&cluster, &["--role-arn", ROLE], manifest);
+    assert_eq!(
+        run.ok().stdout,
+        format!(
+            "apiVersion: v1\n\
+             kind: Pod\n\
+             metadata:\n  name: app\n  namespace: shop\n\
+             spec:\n  serviceAccountName: cart\n  containers:\n  \
+             - name: app\n    image: registry.example.com/app:1.0\n    \
+             env:\n    - name: AWS_ROLE_ARN\n      value: {ROLE}\n    \
+             - name: AWS_WEB_IDENTITY_TOKEN_FILE\n      value: {TOKEN_FILE}\n    \
+             volumeMounts:\n    - name: aws-iam-token\n      mountPath: /var/run/secrets/eks.amazonaws.com/serviceaccount\n      readOnly: true\n  \
+             volumes:\n  - name: aws-iam-token\n    projected:\n      sources:\n      \
+             - serviceAccountToken:\n          audience: sts.amazonaws.com\n          expirationSeconds: 86400\n          path: token\n"
+        )
+    );
+    assert_eq!(run.stderr, "");
 }
 
 #[test]

@@ -175,12 +175,22 @@ fn trust_policy_uses_the_current_cluster_issuer() {
         "--role-arn",
         ROLE,
     ]);
-    let policy: serde_json::Value = serde_json::from_str(&run.ok().stdout).unwrap();
     let hostpath = DEFAULT_ISSUER.trim_start_matches("https://");
-    assert_eq!(
-        policy["Statement"][0]["Condition"]["StringEquals"][format!("{hostpath}:sub")],
-        "system:serviceaccount:shop:cart"
-    );
+    let expected = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Federated": format!("arn:aws:iam::123456789012:oidc-provider/{hostpath}") },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": { "StringEquals": {
+                format!("{hostpath}:sub"): "system:serviceaccount:shop:cart",
+                format!("{hostpath}:aud"): "sts.amazonaws.com",
+            }},
+        }],
+    });
+    let pretty = serde_json::to_string_pretty(&expected).unwrap();
+    assert_eq!(run.ok().stdout, format!("{pretty}\n"));
+    assert_eq!(run.stderr, "");
 }
 
 #[test]
@@ -211,15 +221,41 @@ fn trust_policy_works_offline_and_merges_from_stdin() {
         ]);
     let output = common::with_stdin(command, existing);
     assert_eq!(output.code, 0, "{}", output.stderr);
-    let policy: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
-    let statements = policy["Statement"].as_array().unwrap();
-    // ec2 kept first; per cluster one StringEquals and one StringLike statement.
-    assert_eq!(statements.len(), 5);
-    assert_eq!(statements[0]["Principal"]["Service"], "ec2.amazonaws.com");
-    assert_eq!(
-        statements[4]["Condition"]["StringLike"]["issuer.example.com/kind:sub"],
-        "system:serviceaccount:team-*:*"
+    // ec2 kept first; per cluster one StringEquals statement and one whose :sub pattern is
+    // under StringLike (its :aud stays an exact match).
+    let statement = |hostpath: &str, sub: &str| {
+        let (sub_key, aud_key) = (format!("{hostpath}:sub"), format!("{hostpath}:aud"));
+        let condition = if sub.contains('*') {
+            serde_json::json!({
+                "StringLike": { sub_key: sub },
+                "StringEquals": { aud_key: "sts.amazonaws.com" },
+            })
+        } else {
+            serde_json::json!({ "StringEquals": { sub_key: sub, aud_key: "sts.amazonaws.com" } })
+        };
+        serde_json::json!({
+            "Effect": "Allow",
+            "Principal": { "Federated": format!("arn:aws:iam::123456789012:oidc-provider/{hostpath}") },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": condition,
+        })
+    };
+    let (eks, kind) = (
+        "oidc.eks.us-west-2.amazonaws.com/id/A",
+        "issuer.example.com/kind",
     );
+    let expected = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            { "Effect": "Allow", "Principal": { "Service": "ec2.amazonaws.com" }, "Action": "sts:AssumeRole" },
+            statement(eks, "system:serviceaccount:shop:cart"),
+            statement(eks, "system:serviceaccount:team-*:*"),
+            statement(kind, "system:serviceaccount:shop:cart"),
+            statement(kind, "system:serviceaccount:team-*:*"),
+        ],
+    });
+    let pretty = serde_json::to_string_pretty(&expected).unwrap();
+    assert_eq!(output.stdout, format!("{pretty}\n"));
 }
 
 #[test]
