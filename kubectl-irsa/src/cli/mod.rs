@@ -96,8 +96,8 @@ Examples:
   # Load completion for kubectl-irsa in the current bash session
   source <(kubectl irsa completion bash)
 
-  # For kubectl irsa <TAB>, copy kubectl_complete-irsa next to kubectl-irsa instead
-  kubectl irsa completion zsh";
+  # Install it for zsh (kubectl irsa <TAB> needs kubectl_complete-irsa on PATH instead)
+  kubectl irsa completion zsh > \"${fpath[1]}/_kubectl-irsa\"";
 
 /// The annotations this tool manages share this prefix.
 #[derive(Clone, Debug, Args)]
