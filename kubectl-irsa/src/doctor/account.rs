@@ -8,12 +8,9 @@ use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::Check;
-use crate::binding::Keys;
+use super::evidence::{Fetched, Webhook};
+use crate::binding::{DEFAULT_AUDIENCE, DEFAULT_TOKEN_EXPIRATION, Keys, MIN_TOKEN_EXPIRATION};
 use crate::injection::TOKEN_FILE_ENV;
-
-const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
-/// The webhook raises shorter token expirations to this.
-const MIN_EXPIRATION: u64 = 600;
 
 /// Check 4: the role annotation is there and a valid ARN, of the issuer's partition when the
 /// issuer is an EKS one. Returns the role when valid.
@@ -102,7 +99,8 @@ pub fn check_audience(
     }
 }
 
-/// Check 4: the token lifetime annotation.
+/// Check 4: the token lifetime annotation, read as the webhook reads it (Go's `ParseInt`, then
+/// raised to the floor; see [`crate::binding::Binding`]).
 pub fn check_expiration(
     annotations: &BTreeMap<String, String>,
     keys: &Keys,
@@ -111,72 +109,79 @@ pub fn check_expiration(
 ) -> Check {
     const NAME: &str = "token-expiration";
     let key = keys.token_expiration();
-    let set = |seconds: &str| {
+    let set = |seconds: i64| {
         format!("kubectl annotate serviceaccount {name} -n {namespace} --overwrite {key}={seconds}")
     };
     match annotations.get(&key) {
-        None => Check::pass(NAME, "86400 s (the default)"),
-        Some(text) => match text.trim().parse::<u64>() {
+        None => Check::pass(NAME, format!("{DEFAULT_TOKEN_EXPIRATION} s (the default)")),
+        Some(text) => match text.parse::<i64>() {
             Err(_) => Check::fail(
                 NAME,
                 format!("{key}={text:?} is not a number of seconds: the webhook ignores it"),
-                set("86400"),
+                set(DEFAULT_TOKEN_EXPIRATION),
             ),
-            Ok(seconds) if seconds < MIN_EXPIRATION => Check::warn(
+            Ok(seconds) if seconds < MIN_TOKEN_EXPIRATION => Check::warn(
                 NAME,
-                format!("{seconds} s: the webhook raises it to {MIN_EXPIRATION} s"),
-                set("600"),
+                format!("{seconds} s: the webhook raises it to {MIN_TOKEN_EXPIRATION} s"),
+                set(MIN_TOKEN_EXPIRATION),
             ),
             Ok(seconds) => Check::pass(NAME, format!("{seconds} s")),
         },
     }
 }
 
-/// Check 5, cluster-wide: a MutatingWebhookConfiguration of the pod identity webhook.
-/// Returns the check and the webhook's service (`namespace/name`) when it runs in the cluster.
-pub fn find_webhook(configs: &[MutatingWebhookConfiguration]) -> Option<(String, Option<String>)> {
+/// Check 5, cluster-wide: the MutatingWebhookConfiguration of the pod identity webhook, if any.
+pub fn find_webhook(configs: &[MutatingWebhookConfiguration]) -> Option<Webhook> {
     configs.iter().find_map(|config| {
-        let config_name = config.metadata.name.clone().unwrap_or_default();
-        let webhook = config.webhooks.iter().flatten().find(|w| {
-            w.name.contains("amazonaws.com") || config_name.contains("pod-identity-webhook")
-        })?;
+        let name = config.metadata.name.clone().unwrap_or_default();
+        let webhook =
+            config.webhooks.iter().flatten().find(|w| {
+                w.name.contains("amazonaws.com") || name.contains("pod-identity-webhook")
+            })?;
         let service = webhook
             .client_config
             .service
             .as_ref()
             .map(|s| format!("{}/{}", s.namespace, s.name));
-        Some((config_name, service))
+        Some(Webhook {
+            config: name,
+            service,
+        })
     })
 }
 
-/// Check 5, cluster-wide: `found` from [`find_webhook`]; `endpoints` says whether its service
-/// has ready endpoints (`Err` when that could not be read).
-pub fn check_webhook(
-    found: Result<Option<(String, Option<String>)>, String>,
-    endpoints: Option<Result<bool, String>>,
-) -> Check {
+/// Check 5, cluster-wide: `found` from [`find_webhook`]; `ready` says whether its service has
+/// ready endpoints (`None` when there is no in-cluster service to ask about).
+pub fn check_webhook(found: &Fetched<Option<Webhook>>, ready: Option<&Fetched<bool>>) -> Check {
     const NAME: &str = "webhook";
     let inject = "inject pods yourself: kubectl irsa inject -f MANIFEST | kubectl apply -f - (or install amazon-eks-pod-identity-webhook)";
-    match (found, endpoints) {
-        (Err(why), _) => Check::warn(
-            NAME,
-            format!("cannot list mutatingwebhookconfigurations: {why}"),
-            "kubectl auth can-i list mutatingwebhookconfigurations",
-        ),
-        (Ok(None), _) => Check::warn(
-            NAME,
-            "no pod identity webhook configuration: new pods are not injected",
-            inject,
-        ),
-        (Ok(Some((config, None))), _) => Check::pass(
+    let webhook = match found {
+        Err(why) => {
+            return Check::warn(
+                NAME,
+                format!("cannot list mutatingwebhookconfigurations: {why}"),
+                "kubectl auth can-i list mutatingwebhookconfigurations",
+            );
+        }
+        Ok(None) => {
+            return Check::warn(
+                NAME,
+                "no pod identity webhook configuration: new pods are not injected",
+                inject,
+            );
+        }
+        Ok(Some(webhook)) => webhook,
+    };
+    let config = &webhook.config;
+    let Some(service) = &webhook.service else {
+        return Check::pass(
             NAME,
             format!("{config} (served outside the cluster, as on EKS)"),
-        ),
-        (Ok(Some((config, Some(service)))), Some(Ok(true)))
-        | (Ok(Some((config, Some(service)))), None) => {
-            Check::pass(NAME, format!("{config}, service {service}"))
-        }
-        (Ok(Some((config, Some(service)))), Some(Ok(false))) => Check::fail(
+        );
+    };
+    match ready {
+        None | Some(Ok(true)) => Check::pass(NAME, format!("{config}, service {service}")),
+        Some(Ok(false)) => Check::fail(
             NAME,
             format!(
                 "{config} calls service {service}, which has no ready endpoints: pods are created uninjected (failurePolicy Ignore)"
@@ -186,7 +191,7 @@ pub fn check_webhook(
                 service.split('/').next().unwrap_or_default()
             ),
         ),
-        (Ok(Some((config, Some(service)))), Some(Err(why))) => Check::pass(
+        Some(Err(why)) => Check::pass(
             NAME,
             format!("{config}, service {service} (its endpoints could not be read: {why})"),
         ),

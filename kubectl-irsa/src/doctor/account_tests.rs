@@ -105,6 +105,30 @@ fn audience_and_expiration() {
         .status,
         Status::Fail
     );
+    // As the webhook reads it (Go's ParseInt): no spaces, and a negative number is raised.
+    assert_eq!(
+        check_expiration(
+            &annotations(&[("token-expiration", " 900")]),
+            &keys(),
+            "s",
+            "c"
+        )
+        .status,
+        Status::Fail
+    );
+    assert_eq!(
+        check_expiration(
+            &annotations(&[("token-expiration", "-5")]),
+            &keys(),
+            "s",
+            "c"
+        ),
+        Check::warn(
+            "token-expiration",
+            "-5 s: the webhook raises it to 600 s",
+            "kubectl annotate serviceaccount c -n s --overwrite eks.amazonaws.com/token-expiration=600"
+        )
+    );
 }
 
 #[test]
@@ -114,19 +138,39 @@ fn webhook_configurations() {
         "webhooks": [{"name": "iam-for-pods.amazonaws.com", "clientConfig": {"url": "https://x"}, "sideEffects": "None", "admissionReviewVersions": ["v1"]}],
     })).unwrap();
     let found = find_webhook(&[eks]);
-    assert_eq!(found, Some(("pod-identity-webhook".into(), None)));
-    assert_eq!(check_webhook(Ok(found), None).status, Status::Pass);
-    let none = check_webhook(Ok(None), None);
+    assert_eq!(
+        found,
+        Some(Webhook {
+            config: "pod-identity-webhook".into(),
+            service: None
+        })
+    );
+    assert_eq!(check_webhook(&Ok(found), None).status, Status::Pass);
+    let none = check_webhook(&Ok(None), None);
     assert_eq!(none.status, Status::Warn);
     assert!(none.fix.unwrap().contains("kubectl irsa inject"));
-    let service = Some(("w".to_string(), Some("kube-system/w".to_string())));
+    let service = Ok(Some(Webhook {
+        config: "w".into(),
+        service: Some("kube-system/w".into()),
+    }));
     assert_eq!(
-        check_webhook(Ok(service.clone()), Some(Ok(false))).status,
-        Status::Fail
+        check_webhook(&service, Some(&Ok(false))),
+        Check::fail(
+            "webhook",
+            "w calls service kube-system/w, which has no ready endpoints: pods are created uninjected (failurePolicy Ignore)",
+            "kubectl get pods -n kube-system and fix the webhook's deployment"
+        )
     );
     assert_eq!(
-        check_webhook(Ok(service), Some(Err("404".into()))).status,
-        Status::Pass
+        check_webhook(&service, Some(&Err("404".into()))),
+        Check::pass(
+            "webhook",
+            "w, service kube-system/w (its endpoints could not be read: 404)"
+        )
+    );
+    assert_eq!(
+        check_webhook(&service, None),
+        Check::pass("webhook", "w, service kube-system/w")
     );
 }
 

@@ -1,21 +1,19 @@
 //! Checks 1 to 3: the issuer the cluster announces, the keys it publishes, and what the issuer
 //! URL itself serves to IAM. Pure: documents and a token in, checks out.
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 use serde_json::Value;
 
 use super::Check;
+use super::evidence::Document;
 use crate::names;
-use crate::oidc::keys;
-
-/// A document as fetched: its text, or why there is none.
-pub type Fetched<'a> = Result<&'a str, String>;
+use crate::oidc::keys::{self, published_kid};
 
 const APISERVER_CONFIG: &str = "kubectl irsa oidc apiserver-config --issuer URL --key-dir DIR";
 
 /// Check 1: the discovery document's `issuer` equals the token's `iss` byte for byte, and is an
 /// https URL without a trailing slash. `token_iss` is `Err` when no token could be had.
-pub fn check_issuer(discovery: Fetched<'_>, token_iss: Result<&str, &str>) -> Check {
+pub fn check_issuer(discovery: Document<'_>, token_iss: Result<&str, &str>) -> Check {
     const NAME: &str = "issuer";
     let text = match discovery {
         Ok(text) => text,
@@ -86,9 +84,10 @@ pub fn discovery_field(text: &str, field: &str) -> Option<String> {
     document.get(field)?.as_str().map(str::to_string)
 }
 
-/// Check 2: the JWKS is served and parseable, holds the token's `kid`, and that key verifies the
-/// token's signature; keys without a kid and keys no token uses are warned about.
-pub fn check_jwks(jwks: Fetched<'_>, token: Result<&str, &str>, issuer: &str) -> Check {
+/// Check 2: the JWKS is served and readable, holds the token's `kid`, and that key verifies the
+/// token's signature; keys without a kid, keys no token uses and keys that cannot be read are
+/// warned about.
+pub fn check_jwks(jwks: Document<'_>, token: Result<&str, &str>, issuer: &str) -> Check {
     const NAME: &str = "jwks";
     let republish = format!(
         "publish the signing key's public half: add it to the apiserver's --service-account-key-file, then kubectl irsa oidc documents --issuer {issuer} --out DIR and upload DIR"
@@ -103,13 +102,9 @@ pub fn check_jwks(jwks: Fetched<'_>, token: Result<&str, &str>, issuer: &str) ->
             );
         }
     };
-    let entries = match (
-        keys::parse_jwks(text, "the cluster's JWKS"),
-        jwks_entries(text),
-    ) {
-        (Ok(_), Some(entries)) => entries,
-        (Err(error), _) => return Check::fail(NAME, error.to_string(), republish),
-        (Ok(_), None) => return Check::fail(NAME, "the JWKS has no keys list", republish),
+    let set = match keys::read_jwks(text, "the cluster's JWKS") {
+        Ok(set) => set,
+        Err(error) => return Check::fail(NAME, error.to_string(), republish),
     };
     let token = match token {
         Ok(token) => token,
@@ -118,7 +113,7 @@ pub fn check_jwks(jwks: Fetched<'_>, token: Result<&str, &str>, issuer: &str) ->
                 NAME,
                 format!(
                     "{} keys published; no token to verify: {why}",
-                    entries.len()
+                    set.keys.len()
                 ),
                 "allow creating serviceaccounts/token, then run doctor again",
             );
@@ -134,8 +129,8 @@ pub fn check_jwks(jwks: Fetched<'_>, token: Result<&str, &str>, issuer: &str) ->
             );
         }
     };
-    let kids: Vec<String> = entries.iter().map(|e| kid_of(e).to_string()).collect();
-    let Some(entry) = entries.iter().find(|e| kid_of(e) == kid) else {
+    let Some(signing) = set.keys.iter().find(|key| published_kid(key) == kid) else {
+        let kids: Vec<&str> = set.keys.iter().map(published_kid).collect();
         return Check::fail(
             NAME,
             format!(
@@ -145,34 +140,56 @@ pub fn check_jwks(jwks: Fetched<'_>, token: Result<&str, &str>, issuer: &str) ->
             republish,
         );
     };
-    if let Err(why) = verify(token, entry) {
+    if let Err(why) = keys::verify(token, signing) {
         return Check::fail(
             NAME,
             format!("the JWKS key with kid {kid:?} does not verify the token: {why}"),
             republish,
         );
     }
-    let no_kid = kids.iter().filter(|k| k.is_empty()).count();
-    let unused: Vec<&String> = kids
-        .iter()
-        .filter(|k| !k.is_empty() && **k != kid)
-        .collect();
     let evidence = format!("kid {kid} is published and verifies a fresh token");
-    if no_kid > 0 || !unused.is_empty() {
-        let mut notes = Vec::new();
-        if no_kid > 0 {
-            notes.push(format!("{no_kid} key(s) without kid"));
-        }
-        if !unused.is_empty() {
-            notes.push(format!("unused key(s) {}", list(&unused)));
-        }
-        return Check::warn(
+    match other_keys(&set.keys, &kid) {
+        None => Check::pass(NAME, evidence),
+        Some((notes, unreadable)) => Check::warn(
             NAME,
-            format!("{evidence}; also {}", notes.join(" and ")),
-            "once tokens signed by old keys have expired (24 h by default), drop them from --service-account-key-file and republish; keep kid-less keys only for apiservers before 1.16",
-        );
+            format!("{evidence}; also {notes}"),
+            if unreadable {
+                republish
+            } else {
+                "once tokens signed by old keys have expired (24 h by default), drop them from --service-account-key-file and republish; keep kid-less keys only for apiservers before 1.16".into()
+            },
+        ),
     }
-    Check::pass(NAME, evidence)
+}
+
+/// What is worth a note about the keys besides the one with `kid`: keys without a kid, keys
+/// no token uses, keys that cannot be read; and whether any cannot be read.
+fn other_keys(keys: &[Jwk], kid: &str) -> Option<(String, bool)> {
+    let others = || keys.iter().filter(|key| published_kid(key) != kid);
+    let unreadable: Vec<String> = others()
+        .filter_map(|key| {
+            let why = keys::verifier(key).err()?;
+            Some(format!("{:?} ({why})", published_kid(key)))
+        })
+        .collect();
+    let no_kid = others()
+        .filter(|key| published_kid(key).is_empty() && keys::verifier(key).is_ok())
+        .count();
+    let unused: Vec<&str> = others()
+        .filter(|key| !published_kid(key).is_empty() && keys::verifier(key).is_ok())
+        .map(published_kid)
+        .collect();
+    let mut notes = Vec::new();
+    if no_kid > 0 {
+        notes.push(format!("{no_kid} key(s) without kid"));
+    }
+    if !unused.is_empty() {
+        notes.push(format!("unused key(s) {}", list(&unused)));
+    }
+    if !unreadable.is_empty() {
+        notes.push(format!("unreadable key(s) {}", unreadable.join(", ")));
+    }
+    (!notes.is_empty()).then(|| (notes.join(" and "), !unreadable.is_empty()))
 }
 
 fn list<T: AsRef<str>>(items: &[T]) -> String {
@@ -186,36 +203,13 @@ fn list<T: AsRef<str>>(items: &[T]) -> String {
         .join(", ")
 }
 
-fn jwks_entries(text: &str) -> Option<Vec<Value>> {
-    let document: Value = serde_json::from_str(text).ok()?;
-    document.get("keys")?.as_array().cloned()
-}
-
-fn kid_of(entry: &Value) -> &str {
-    entry.get("kid").and_then(Value::as_str).unwrap_or("")
-}
-
-/// Verifies the RS256 signature (and expiry) of `token` with a JWK; audience and issuer are
-/// the other checks' business.
-fn verify(token: &str, jwk: &Value) -> Result<(), String> {
-    let field = |name: &str| jwk.get(name).and_then(Value::as_str).unwrap_or("");
-    let key =
-        DecodingKey::from_rsa_components(field("n"), field("e")).map_err(|e| e.to_string())?;
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
 /// Check 3: what the issuer URL serves publicly matches what the cluster serves. `token_kid` is
 /// the kid the cluster signs with now (when known).
 pub fn check_public(
     issuer: &str,
     cluster_jwks: Option<&str>,
-    public_discovery: Fetched<'_>,
-    public_jwks: Fetched<'_>,
+    public_discovery: Document<'_>,
+    public_jwks: Document<'_>,
     token_kid: Option<&str>,
 ) -> Check {
     const NAME: &str = "public";
@@ -255,8 +249,17 @@ pub fn check_public(
             );
         }
     };
-    let public_keys = key_set(public_jwks);
-    let cluster_keys = cluster_jwks.map(key_set).unwrap_or_default();
+    let public_keys = match keys::read_jwks(public_jwks, "the public JWKS") {
+        Ok(set) => key_set(set),
+        Err(error) => {
+            return Check::fail(NAME, format!("{error}: IAM cannot use it"), upload);
+        }
+    };
+    // An unreadable cluster JWKS fails check 2; here it counts as holding no keys.
+    let cluster_keys = cluster_jwks
+        .and_then(|text| keys::read_jwks(text, "").ok())
+        .map(key_set)
+        .unwrap_or_default();
     if let Some(kid) = token_kid
         && !public_keys.iter().any(|(k, _)| k == kid)
     {
@@ -299,15 +302,11 @@ pub fn check_public(
     )
 }
 
-/// `(kid, n)` of every key of a JWKS.
-fn key_set(text: &str) -> Vec<(String, String)> {
-    jwks_entries(text)
-        .unwrap_or_default()
-        .iter()
-        .map(|e| {
-            let n = e.get("n").and_then(Value::as_str).unwrap_or("");
-            (kid_of(e).to_string(), n.to_string())
-        })
+/// `(kid, key)` of every key of a JWKS.
+fn key_set(set: JwkSet) -> Vec<(String, AlgorithmParameters)> {
+    set.keys
+        .into_iter()
+        .map(|key| (published_kid(&key).to_string(), key.algorithm))
         .collect()
 }
 

@@ -1,29 +1,16 @@
 use super::*;
 use crate::doctor::Status;
-use crate::oidc::keys::PublicKey;
-use jsonwebtoken::{EncodingKey, Header};
-use rsa::RsaPrivateKey;
-use rsa::pkcs1::EncodeRsaPrivateKey;
+use crate::oidc::keys::fixtures::Signer;
 use serde_json::json;
 
 const ISSUER: &str = "https://oidc.example.com/id/ABC";
 
-struct Signer {
-    token: String,
-    key: PublicKey,
-}
-
-fn signer() -> Signer {
-    let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
-    let key = PublicKey::new(private.to_public_key());
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(key.kid.clone());
-    let der = private.to_pkcs1_der().unwrap();
-    let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
-    let claims = json!({"iss": ISSUER, "sub": "system:serviceaccount:shop:cart", "aud": ["sts.amazonaws.com"], "exp": exp});
-    let token =
-        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_rsa_der(der.as_bytes())).unwrap();
-    Signer { token, key }
+/// A key and a token it signed, as the cluster issues it.
+fn signer() -> (Signer, String) {
+    let signer = Signer::rsa();
+    let claims = json!({"iss": ISSUER, "sub": "system:serviceaccount:shop:cart", "aud": ["sts.amazonaws.com"]});
+    let token = signer.token(&claims);
+    (signer, token)
 }
 
 fn discovery(issuer: &str) -> String {
@@ -49,7 +36,7 @@ fn issuer_must_equal_the_token_iss_byte_for_byte() {
     let http = check_issuer(Ok(&discovery("http://h")), Ok("http://h"));
     assert_eq!(http.status, Status::Fail);
     assert!(
-        check_issuer(Err("404".into()), Ok(ISSUER))
+        check_issuer(Err("404"), Ok(ISSUER))
             .fix
             .unwrap()
             .contains("apiserver-config")
@@ -63,13 +50,19 @@ fn issuer_must_equal_the_token_iss_byte_for_byte() {
 
 #[test]
 fn jwks_must_hold_the_kid_that_verifies_the_token() {
-    let signer = signer();
-    let jwks = json!({"keys": [signer.key.jwk(&signer.key.kid)]}).to_string();
-    let pass = check_jwks(Ok(&jwks), Ok(&signer.token), ISSUER);
-    assert_eq!(pass.status, Status::Pass, "{pass:?}");
+    let (signer, token) = signer();
+    let jwks = json!({"keys": [signer.jwk]}).to_string();
+    let pass = check_jwks(Ok(&jwks), Ok(&token), ISSUER);
+    assert_eq!(
+        pass,
+        Check::pass(
+            "jwks",
+            format!("kid {} is published and verifies a fresh token", signer.kid)
+        )
+    );
 
-    let rotated = signer_jwks_without_kid(&signer);
-    let missing = check_jwks(Ok(&rotated), Ok(&signer.token), ISSUER);
+    let rotated = json!({"keys": [Signer::rsa().jwk]}).to_string();
+    let missing = check_jwks(Ok(&rotated), Ok(&token), ISSUER);
     assert_eq!(missing.status, Status::Fail);
     assert!(
         missing.evidence.contains("is not in the JWKS"),
@@ -78,48 +71,77 @@ fn jwks_must_hold_the_kid_that_verifies_the_token() {
     assert!(missing.fix.unwrap().contains("kubectl irsa oidc documents"));
 
     // The kid is there, but on another key.
-    let other = signer_other_key_same_kid(&signer);
-    let wrong = check_jwks(Ok(&other), Ok(&signer.token), ISSUER);
+    let other = json!({"keys": [Signer::rsa().jwk_with_kid(&signer.kid)]}).to_string();
+    let wrong = check_jwks(Ok(&other), Ok(&token), ISSUER);
     assert_eq!(wrong.status, Status::Fail);
     assert!(wrong.evidence.contains("does not verify"), "{wrong:?}");
 
-    let extra = json!({"keys": [signer.key.jwk(&signer.key.kid), signer.key.jwk(""), other_key().jwk("old")]}).to_string();
-    let warn = check_jwks(Ok(&extra), Ok(&signer.token), ISSUER);
+    let extra =
+        json!({"keys": [signer.jwk, signer.jwk_with_kid(""), Signer::rsa().jwk_with_kid("old")]})
+            .to_string();
+    let warn = check_jwks(Ok(&extra), Ok(&token), ISSUER);
     assert_eq!(warn.status, Status::Warn, "{warn:?}");
     assert!(warn.evidence.contains("1 key(s) without kid"), "{warn:?}");
     assert!(warn.evidence.contains("unused key(s) \"old\""), "{warn:?}");
 
     assert_eq!(
-        check_jwks(Ok("{}"), Ok(&signer.token), ISSUER).status,
+        check_jwks(Ok("{}"), Ok(&token), ISSUER).status,
         Status::Fail
     );
     assert_eq!(
-        check_jwks(Err("404".into()), Ok(&signer.token), ISSUER).status,
+        check_jwks(Err("404"), Ok(&token), ISSUER).status,
         Status::Fail
     );
 }
 
-fn other_key() -> PublicKey {
-    PublicKey::new(
-        RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024)
+#[test]
+fn ec_keys_in_the_jwks_do_not_make_it_unreadable() {
+    let (rsa, token) = signer();
+    let ec = Signer::ec();
+    let both = json!({"keys": [rsa.jwk, ec.jwk]}).to_string();
+    let check = check_jwks(Ok(&both), Ok(&token), ISSUER);
+    assert_eq!(
+        check.evidence,
+        format!(
+            "kid {} is published and verifies a fresh token; also unused key(s) \"ec-p256\"",
+            rsa.kid
+        )
+    );
+    assert_eq!(check.status, Status::Warn);
+
+    // A cluster signing with its EC key is verified too.
+    let ec_token = ec.token(&json!({"iss": ISSUER}));
+    let check = check_jwks(Ok(&both), Ok(&ec_token), ISSUER);
+    assert!(
+        check.evidence.starts_with(
+            "kid ec-p256 is published and verifies a fresh token; also unused key(s) "
+        ),
+        "{check:?}"
+    );
+
+    // A key no one can read is named, and republishing is the fix.
+    let broken =
+        json!({"keys": [rsa.jwk, {"kty": "EC", "kid": "half", "crv": "P-256"}]}).to_string();
+    let check = check_jwks(Ok(&broken), Ok(&token), ISSUER);
+    assert_eq!(check.status, Status::Warn);
+    assert!(
+        check.evidence.ends_with(
+            "also unreadable key(s) \"half\" (kty \"EC\" without the parameters of an RSA, P-256 or P-384 key)"
+        ),
+        "{check:?}"
+    );
+    assert!(
+        check
+            .fix
             .unwrap()
-            .to_public_key(),
-    )
-}
-
-fn signer_jwks_without_kid(_signer: &Signer) -> String {
-    let other = other_key();
-    json!({"keys": [other.jwk(&other.kid)]}).to_string()
-}
-
-fn signer_other_key_same_kid(signer: &Signer) -> String {
-    json!({"keys": [other_key().jwk(&signer.key.kid)]}).to_string()
+            .starts_with("publish the signing key's public half")
+    );
 }
 
 #[test]
 fn public_documents_must_match_the_cluster() {
-    let key = other_key();
-    let jwks = json!({"keys": [key.jwk(&key.kid)]}).to_string();
+    let key = Signer::rsa();
+    let jwks = json!({"keys": [key.jwk]}).to_string();
     let same = check_public(
         ISSUER,
         Some(&jwks),
@@ -129,8 +151,8 @@ fn public_documents_must_match_the_cluster() {
     );
     assert_eq!(same.status, Status::Pass, "{same:?}");
 
-    let stale_key = other_key();
-    let stale = json!({"keys": [stale_key.jwk(&stale_key.kid)]}).to_string();
+    let stale_key = Signer::rsa();
+    let stale = json!({"keys": [stale_key.jwk]}).to_string();
     let fail = check_public(
         ISSUER,
         Some(&jwks),
@@ -141,7 +163,7 @@ fn public_documents_must_match_the_cluster() {
     assert_eq!(fail.status, Status::Fail);
     assert!(fail.evidence.contains("stale upload"), "{fail:?}");
 
-    let both = json!({"keys": [key.jwk(&key.kid), stale_key.jwk(&stale_key.kid)]}).to_string();
+    let both = json!({"keys": [key.jwk, stale_key.jwk]}).to_string();
     let warn = check_public(
         ISSUER,
         Some(&jwks),
@@ -159,8 +181,27 @@ fn public_documents_must_match_the_cluster() {
         None,
     );
     assert_eq!(moved.status, Status::Fail);
-    let unreachable = check_public(ISSUER, None, Err("timeout".into()), Err("x".into()), None);
+    let unreachable = check_public(ISSUER, None, Err("timeout"), Err("x"), None);
     assert!(unreachable.evidence.contains("IAM cannot read"));
+    let garbage = check_public(ISSUER, None, Ok(&discovery(ISSUER)), Ok("<html>"), None);
+    assert_eq!(garbage.status, Status::Fail);
+    assert!(
+        garbage
+            .evidence
+            .starts_with("the public JWKS is not a JWKS (expected value"),
+        "{garbage:?}"
+    );
+    // EC keys are compared as RSA keys are.
+    let ec = Signer::ec();
+    let mixed = json!({"keys": [key.jwk, ec.jwk]}).to_string();
+    let same = check_public(
+        ISSUER,
+        Some(&mixed),
+        Ok(&discovery(ISSUER)),
+        Ok(&mixed),
+        Some(&ec.kid),
+    );
+    assert_eq!(same.status, Status::Pass, "{same:?}");
     assert_eq!(
         check_thumbprint(ISSUER, Ok("ab".repeat(20))).status,
         Status::Pass

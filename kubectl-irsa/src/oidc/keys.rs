@@ -1,15 +1,20 @@
 //! ServiceAccount signing keys: reading public keys in every format the apiserver flags and the
-//! usual tools produce, the `kid` the apiserver derives, JWKs, and new key pairs.
+//! usual tools produce, the `kid` the apiserver derives, JWKs, and new key pairs. JWKS documents
+//! are read here once, through `jsonwebtoken::jwk`, for `oidc documents` (which republishes the
+//! RSA keys) and for doctor (which finds the token's key and verifies the token with it).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
 use rsa::pkcs8::{
     DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
 };
 use rsa::traits::PublicKeyParts;
 use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
+use serde::Deserialize as _;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -33,6 +38,8 @@ pub enum KeyError {
         what: String,
         fix: &'static str,
     },
+    #[error("{input} is not a JWKS ({reason})")]
+    NotJwks { input: String, reason: String },
     #[error("{input}: key {index} of the JWKS is unusable: {reason}")]
     BadJwk {
         input: String,
@@ -195,51 +202,109 @@ fn public_from_spki(der: &[u8]) -> Result<RsaPublicKey, String> {
     })
 }
 
-/// The keys of a JWKS document (as a cluster serves at /openid/v1/jwks). Each keeps the kid
-/// it is published with, which is the kid its tokens carry; empty or missing kids get the
-/// computed one. Also returns notes about kids that differ from the computed one.
-pub fn parse_jwks(text: &str, source: &str) -> Result<(Vec<PublicKey>, Vec<String>), KeyError> {
-    let document: Value = serde_json::from_str(text).map_err(|e| KeyError::Malformed {
+/// A JWKS as published, each entry read as a [`Jwk`]. Any key type reads (kube-apiserver may
+/// publish EC keys beside RSA ones); what a caller cannot use is its own business. `source`
+/// names the document in errors.
+pub fn read_jwks(text: &str, source: &str) -> Result<JwkSet, KeyError> {
+    let not_jwks = |reason: String| KeyError::NotJwks {
         input: source.into(),
-        tag: "JWKS".into(),
-        reason: e.to_string(),
-    })?;
-    let Some(entries) = document.get("keys").and_then(Value::as_array) else {
-        return Err(KeyError::Malformed {
-            input: source.into(),
-            tag: "JWKS".into(),
-            reason: "no \"keys\" list".into(),
-        });
+        reason,
     };
-    let lenient = GeneralPurpose::new(
-        &base64::alphabet::URL_SAFE,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    );
+    let document: Value = serde_json::from_str(text).map_err(|e| not_jwks(e.to_string()))?;
+    let Some(entries) = document.get("keys").and_then(Value::as_array) else {
+        return Err(not_jwks("no \"keys\" list".into()));
+    };
+    let keys = entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            Jwk::deserialize(entry).map_err(|e| KeyError::BadJwk {
+                input: source.into(),
+                index,
+                reason: e.to_string(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(JwkSet { keys })
+}
+
+/// The kid a key is published with; empty when it has none (keys for tokens from apiservers
+/// before 1.16, which signed without one).
+pub fn published_kid(jwk: &Jwk) -> &str {
+    jwk.common.key_id.as_deref().unwrap_or("")
+}
+
+/// The key's `kty`, as published.
+pub fn key_type(jwk: &Jwk) -> &str {
+    match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => "RSA",
+        AlgorithmParameters::EllipticCurve(_) => "EC",
+        AlgorithmParameters::OctetKey(_) => "oct",
+        AlgorithmParameters::OctetKeyPair(_) => "OKP",
+        AlgorithmParameters::Other(other) => other
+            .fields
+            .get("kty")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+        _ => "",
+    }
+}
+
+/// The key and algorithm that verify tokens signed by `jwk`'s private half, as STS accepts
+/// them: RS256 for RSA keys, ES256 or ES384 for EC keys on P-256 or P-384. `Err` says why a
+/// key cannot be used.
+pub fn verifier(jwk: &Jwk) -> Result<(DecodingKey, Algorithm), String> {
+    let algorithm = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => Algorithm::RS256,
+        AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
+            Algorithm::ES256
+        }
+        AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P384 => {
+            Algorithm::ES384
+        }
+        AlgorithmParameters::EllipticCurve(ec) => {
+            return Err(format!("curve {:?} cannot be checked here", ec.curve));
+        }
+        _ => {
+            return Err(format!(
+                "kty {:?} without the parameters of an RSA, P-256 or P-384 key",
+                key_type(jwk)
+            ));
+        }
+    };
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
+    Ok((key, algorithm))
+}
+
+/// Verifies the signature (and expiry) of `token` with `jwk`. Audience and issuer are the
+/// callers' business.
+pub fn verify(token: &str, jwk: &Jwk) -> Result<(), String> {
+    let (key, algorithm) = verifier(jwk)?;
+    let mut validation = Validation::new(algorithm);
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The RSA keys of a JWKS document (as a cluster serves at /openid/v1/jwks), for
+/// republishing. Each keeps the kid it is published with, which is the kid its tokens carry;
+/// empty or missing kids get the computed one. Also returns notes about kids that differ from
+/// the computed one.
+pub fn parse_jwks(text: &str, source: &str) -> Result<(Vec<PublicKey>, Vec<String>), KeyError> {
     let mut keys: Vec<PublicKey> = Vec::new();
     let mut notes = Vec::new();
-    for (index, entry) in entries.iter().enumerate() {
-        let bad = |reason: String| KeyError::BadJwk {
+    for (index, jwk) in read_jwks(text, source)?.keys.iter().enumerate() {
+        let key = rsa_key(jwk).map_err(|reason| KeyError::BadJwk {
             input: source.into(),
             index,
             reason,
-        };
-        let field = |name: &str| entry.get(name).and_then(Value::as_str);
-        if field("kty") != Some("RSA") {
-            return Err(bad(format!(
-                "kty {:?}: only RSA keys are supported; give the keys with --public-key",
-                field("kty").unwrap_or("")
-            )));
-        }
-        let number = |name: &str| {
-            field(name)
-                .and_then(|text| lenient.decode(text).ok())
-                .map(|bytes| BigUint::from_bytes_be(&bytes))
-                .ok_or_else(|| bad(format!("no base64url {name:?}")))
-        };
-        let key = RsaPublicKey::new(number("n")?, number("e")?).map_err(|e| bad(e.to_string()))?;
+        })?;
         let mut key = PublicKey::new(key);
-        match field("kid") {
-            Some(kid) if !kid.is_empty() && kid != key.kid => {
+        match published_kid(jwk) {
+            "" => {}
+            kid if kid != key.kid => {
                 notes.push(format!(
                     "{source}: key {index} is published with kid {kid:?}, not {:?} as kube-apiserver computes it; keeping {kid:?}, which its tokens carry",
                     key.kid
@@ -255,6 +320,29 @@ pub fn parse_jwks(text: &str, source: &str) -> Result<(Vec<PublicKey>, Vec<Strin
     Ok((keys, notes))
 }
 
+/// The RSA public key of a JWK; `n` and `e` may be padded or not.
+fn rsa_key(jwk: &Jwk) -> Result<RsaPublicKey, String> {
+    let AlgorithmParameters::RSA(rsa) = &jwk.algorithm else {
+        return Err(match key_type(jwk) {
+            "RSA" => "an RSA key needs base64url \"n\" and \"e\"".into(),
+            kty => {
+                format!("kty {kty:?}: only RSA keys are supported; give the keys with --public-key")
+            }
+        });
+    };
+    let lenient = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let number = |name: &str, text: &str| {
+        lenient
+            .decode(text)
+            .map(|bytes| BigUint::from_bytes_be(&bytes))
+            .map_err(|_| format!("no base64url {name:?}"))
+    };
+    RsaPublicKey::new(number("n", &rsa.n)?, number("e", &rsa.e)?).map_err(|e| e.to_string())
+}
+
 /// A new signing key: the private key as PEM `PRIVATE KEY` (PKCS#8, for
 /// --service-account-signing-key-file) and its public key.
 pub fn generate(bits: usize) -> Result<(String, PublicKey), String> {
@@ -264,6 +352,81 @@ pub fn generate(bits: usize) -> Result<(String, PublicKey), String> {
         .to_pkcs8_pem(LineEnding::LF)
         .map_err(|e| e.to_string())?;
     Ok((pem.to_string(), PublicKey::new(private.to_public_key())))
+}
+
+/// Signing keys for tests, each with the JWK that publishes it: a fresh RSA key, and a fixed
+/// P-256 key (EC keys cannot be made here without another dependency).
+#[cfg(test)]
+pub mod fixtures {
+    use base64::Engine as _;
+    use jsonwebtoken::jwk::Jwk;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use rsa::RsaPrivateKey;
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    use serde_json::Value;
+
+    use super::PublicKey;
+
+    /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`, PKCS#8 DER in base64.
+    const EC_PKCS8: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg+wyF7NflO4aM3BTUDqSdi7TXGyfCTqm/T5OsGJ+6K+GhRANCAAQeKY61yALOTP/MzhjNkfXDf9/p5vAtWZ0c/5kDcaPSxIQCtbSYur2XAdcsIJs3x26ogJq+YZu8nihJ5anTLUm8";
+
+    pub struct Signer {
+        key: EncodingKey,
+        algorithm: Algorithm,
+        /// The kid its tokens carry (the computed one for RSA keys).
+        pub kid: String,
+        /// The public key as a JWKS lists it, with `kid`.
+        pub jwk: Value,
+    }
+
+    impl Signer {
+        /// A fresh 1024-bit RSA key (small, for speed), as kube-apiserver would publish it.
+        pub fn rsa() -> Signer {
+            let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+            let public = PublicKey::new(private.to_public_key());
+            let der = private.to_pkcs1_der().unwrap();
+            Signer {
+                key: EncodingKey::from_rsa_der(der.as_bytes()),
+                algorithm: Algorithm::RS256,
+                jwk: public.jwk(&public.kid),
+                kid: public.kid,
+            }
+        }
+
+        /// The fixed P-256 key, with kid `ec-p256`.
+        pub fn ec() -> Signer {
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(EC_PKCS8)
+                .unwrap();
+            let key = EncodingKey::from_ec_der(&der);
+            let mut jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).unwrap();
+            jwk.common.key_id = Some("ec-p256".into());
+            Signer {
+                key,
+                algorithm: Algorithm::ES256,
+                kid: "ec-p256".into(),
+                jwk: serde_json::to_value(jwk).unwrap(),
+            }
+        }
+
+        /// The JWK published under another kid (empty: none).
+        pub fn jwk_with_kid(&self, kid: &str) -> Value {
+            let mut jwk = self.jwk.clone();
+            jwk["kid"] = kid.into();
+            jwk
+        }
+
+        /// A token with `claims` (an hour's `exp` added when missing), signed with the kid.
+        pub fn token(&self, claims: &Value) -> String {
+            let mut claims = claims.clone();
+            if claims.get("exp").is_none() {
+                claims["exp"] = (time::OffsetDateTime::now_utc().unix_timestamp() + 3600).into();
+            }
+            let mut header = Header::new(self.algorithm);
+            header.kid = Some(self.kid.clone());
+            jsonwebtoken::encode(&header, &claims, &self.key).unwrap()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -400,7 +563,57 @@ ahDPxBgv5byUGMM5LQHZQmkzJUqd7yRwJ12K9/G0NQsKYv2ULal/AgMBAAE=
                 .to_string()
                 .contains("only RSA")
         );
-        assert!(parse_jwks("{}", "jwks").is_err());
+        let half = json!({"keys": [{"kty": "RSA", "n": "AQAB"}]}).to_string();
+        assert_eq!(
+            parse_jwks(&half, "jwks").unwrap_err().to_string(),
+            "jwks: key 0 of the JWKS is unusable: an RSA key needs base64url \"n\" and \"e\""
+        );
+        assert_eq!(
+            parse_jwks("{}", "jwks").unwrap_err().to_string(),
+            "jwks is not a JWKS (no \"keys\" list)"
+        );
+        let bad_kid = json!({"keys": [{"kty": "RSA", "kid": 7}]}).to_string();
+        assert!(
+            read_jwks(&bad_kid, "jwks")
+                .unwrap_err()
+                .to_string()
+                .starts_with("jwks: key 0 of the JWKS is unusable: "),
+        );
+    }
+
+    #[test]
+    fn jwks_with_ec_keys_read_and_verify_both_kinds() {
+        let (rsa, ec) = (fixtures::Signer::rsa(), fixtures::Signer::ec());
+        let text = json!({"keys": [rsa.jwk, ec.jwk, rsa.jwk_with_kid("")]}).to_string();
+        let set = read_jwks(&text, "jwks").unwrap();
+        let kinds: Vec<(&str, &str)> = set
+            .keys
+            .iter()
+            .map(|k| (key_type(k), published_kid(k)))
+            .collect();
+        assert_eq!(
+            kinds,
+            [("RSA", rsa.kid.as_str()), ("EC", "ec-p256"), ("RSA", "")]
+        );
+
+        let claims = json!({"sub": "s"});
+        let (rsa_token, ec_token) = (rsa.token(&claims), ec.token(&claims));
+        assert_eq!(verify(&rsa_token, &set.keys[0]), Ok(()));
+        assert_eq!(verify(&ec_token, &set.keys[1]), Ok(()));
+        assert!(verify(&rsa_token, &set.keys[1]).is_err());
+        assert!(verify(&ec_token, &set.keys[0]).is_err());
+        let p521 = json!({"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA"});
+        assert_eq!(
+            verifier(&Jwk::deserialize(&p521).unwrap()).err().as_deref(),
+            Some("curve P521 cannot be checked here")
+        );
+
+        // oidc documents republishes RSA keys only, and says which entry it cannot.
+        let error = parse_jwks(&text, "jwks").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "jwks: key 1 of the JWKS is unusable: kty \"EC\": only RSA keys are supported; give the keys with --public-key"
+        );
     }
 
     #[test]

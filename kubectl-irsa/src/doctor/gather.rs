@@ -1,0 +1,281 @@
+//! Doctor's I/O: everything the checks look at, fetched once into an [`Evidence`]. The cluster
+//! through [`Cluster`] (the documents it serves, a fresh token, the webhook, the pods), the
+//! issuer URL over verified HTTPS through `irsa_sts::http` (`--check-public`), and STS through
+//! [`identity::assume`] (`--assume`). A fetch that fails is recorded as evidence (one line), so
+//! judging can say which link is broken; only failing to find the ServiceAccounts to look at
+//! is an error.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::ListParams;
+use serde_json::Value;
+
+use super::account::find_webhook;
+use super::evidence::{Account, ClusterEvidence, Evidence, Fetched, Public, Webhook};
+use super::issuer::discovery_field;
+use crate::binding::{Binding, DEFAULT_AUDIENCE, Keys};
+use crate::identity::{self, IdentityOptions};
+use crate::kube_api::{CHUNK_SIZE, Cluster, DISCOVERY_PATH, JWKS_PATH, KubeError, Scope};
+use crate::oidc::{provider, tls};
+
+/// How long to wait for the issuer host with --check-public.
+const PUBLIC_TIMEOUT: Duration = Duration::from_secs(15);
+/// The most a public document may weigh.
+const MAX_DOCUMENT: usize = 1 << 20;
+
+/// What to look at, resolved from the command line.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// One ServiceAccount of the cluster's namespace, or every bound one in scope.
+    pub name: Option<String>,
+    pub all_namespaces: bool,
+    /// The webhook's annotation prefix.
+    pub prefix: String,
+    /// The trust policy to evaluate each ServiceAccount's token against.
+    pub trust_policy: Option<Value>,
+    /// With --check-public: the TLS configuration to reach the issuer host with.
+    pub public: Option<Arc<rustls::ClientConfig>>,
+    /// With --assume: where STS is.
+    pub assume: Option<Sts>,
+}
+
+/// Where `--assume` asks STS (the environment fills in what is not given).
+#[derive(Clone, Debug, Default)]
+pub struct Sts {
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// Fetches everything the checks need.
+pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, KubeError> {
+    let keys = Keys::new(&options.prefix);
+    let mut accounts = accounts(cluster, options, &keys).await?;
+    let (probe_namespace, probe_name) = accounts
+        .iter()
+        .find(|account| account.object.is_some())
+        .map_or((cluster.namespace.as_str(), "default"), |account| {
+            (account.namespace.as_str(), account.name.as_str())
+        });
+    let any_found = accounts.iter().any(|account| account.object.is_some());
+    let (token, discovery, jwks, (webhook, webhook_ready), pods) = tokio::join!(
+        request_token(cluster, probe_namespace, probe_name, DEFAULT_AUDIENCE),
+        get_raw(cluster, DISCOVERY_PATH),
+        get_raw(cluster, JWKS_PATH),
+        webhook(cluster),
+        async {
+            if !any_found {
+                return Ok(Default::default());
+            }
+            let scope = cluster.scope(options.all_namespaces);
+            cluster
+                .pods_by_service_account(&scope, CHUNK_SIZE)
+                .await
+                .map_err(|e| brief(&e))
+        },
+    );
+    let mut wide = ClusterEvidence {
+        discovery,
+        jwks,
+        token,
+        webhook,
+        webhook_ready,
+        public: Public::NotAsked,
+    };
+    if let Some(config) = &options.public {
+        wide.public = match wide.issuer() {
+            Some(issuer) => public(&issuer, config).await,
+            None => Public::NoIssuer,
+        };
+    }
+    for account in &mut accounts {
+        for_account(cluster, options, &keys, account).await;
+    }
+    Ok(Evidence {
+        keys,
+        cluster: wide,
+        accounts,
+        pods,
+        trust_policy: options.trust_policy.clone(),
+    })
+}
+
+/// The ServiceAccounts to look at: the one named (found or not), or every bound one in scope.
+async fn accounts(
+    cluster: &Cluster,
+    options: &Options,
+    keys: &Keys,
+) -> Result<Vec<Account>, KubeError> {
+    let account = |namespace: String, name: String, object| Account {
+        namespace,
+        name,
+        object,
+        trust_token: None,
+        assumed: None,
+    };
+    if let Some(name) = &options.name {
+        let found = cluster.service_account(name).await?;
+        return Ok(vec![account(
+            cluster.namespace.clone(),
+            name.clone(),
+            found,
+        )]);
+    }
+    let scope = cluster.scope(options.all_namespaces);
+    let all = cluster
+        .list_all::<ServiceAccount>(&scope, CHUNK_SIZE)
+        .await?;
+    Ok(all
+        .into_iter()
+        .filter(|sa| Binding::of(sa, keys).role_arn.is_some())
+        .map(|sa| {
+            let namespace = sa.metadata.namespace.clone().unwrap_or_default();
+            let name = sa.metadata.name.clone().unwrap_or_default();
+            account(namespace, name, Some(sa))
+        })
+        .collect())
+}
+
+/// What one found ServiceAccount needs besides the cluster's evidence: a token for its own
+/// audience (with a trust policy) and STS's answer (with --assume).
+async fn for_account(cluster: &Cluster, options: &Options, keys: &Keys, account: &mut Account) {
+    let Some(object) = &account.object else {
+        return;
+    };
+    let (namespace, name) = (account.namespace.as_str(), account.name.as_str());
+    if options.trust_policy.is_some() {
+        let audience = Binding::of(object, keys).audience;
+        account.trust_token = Some(request_token(cluster, namespace, name, &audience).await);
+    }
+    if let Some(sts) = &options.assume {
+        let identity_options = IdentityOptions {
+            role_arn: None,
+            annotation_prefix: &options.prefix,
+            region: sts.region.clone(),
+            endpoint_url: sts.endpoint_url.clone(),
+        };
+        let answer = identity::assume(&cluster.in_namespace(namespace), name, &identity_options)
+            .await
+            .map(|identity| identity.credentials.assumed_role_arn)
+            .map_err(|error| error.to_string());
+        account.assumed = Some(answer);
+    }
+}
+
+/// A fresh token for `namespace/name` with `audience`, as the kubelet would request it.
+async fn request_token(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+    audience: &str,
+) -> Fetched<String> {
+    cluster
+        .in_namespace(namespace)
+        .request_token(name, audience)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot request a token for {namespace}/{name}: {}",
+                brief(&e)
+            )
+        })?
+        .ok_or_else(|| format!("the cluster returned no token for {namespace}/{name}"))
+}
+
+/// What the cluster answers at `path` (as `kubectl get --raw`).
+async fn get_raw(cluster: &Cluster, path: &str) -> Fetched<String> {
+    cluster.get_raw(path).await.map_err(|e| brief(&e))
+}
+
+/// A failed call in one line: the API's status when it answered, else the client's error.
+fn brief(error: &KubeError) -> String {
+    match error.status() {
+        Some(status) => format!("{} {} ({})", status.code, status.reason, status.message),
+        None => error.kube().to_string(),
+    }
+}
+
+/// The pod identity webhook's configuration and, when it calls a service in the cluster,
+/// whether that service has a ready endpoint.
+async fn webhook(cluster: &Cluster) -> (Fetched<Option<Webhook>>, Option<Fetched<bool>>) {
+    let found = cluster
+        .list_cluster::<MutatingWebhookConfiguration>()
+        .await
+        .map(|configs| find_webhook(&configs))
+        .map_err(|e| brief(&e));
+    let service = match &found {
+        Ok(Some(Webhook {
+            service: Some(service),
+            ..
+        })) => service.clone(),
+        _ => return (found, None),
+    };
+    let ready = ready_endpoints(cluster, &service).await;
+    (found, Some(ready))
+}
+
+/// Whether the service `namespace/name` has a ready endpoint.
+async fn ready_endpoints(cluster: &Cluster, service: &str) -> Fetched<bool> {
+    let (namespace, name) = service.split_once('/').unwrap_or(("default", service));
+    let slices = cluster
+        .api::<EndpointSlice>(&Scope::Namespace(namespace.into()))
+        .list(&ListParams::default().labels(&format!("kubernetes.io/service-name={name}")))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(slices.items.iter().any(|slice| {
+        slice
+            .endpoints
+            .iter()
+            .any(|e| e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true))
+    }))
+}
+
+/// `--check-public`: the issuer URL's own documents, as IAM fetches them, and the thumbprint
+/// of the chain its host serves.
+async fn public(issuer: &str, config: &Arc<rustls::ClientConfig>) -> Public {
+    let base = issuer.trim_end_matches('/');
+    let discovery = get_public(&format!("{base}/.well-known/openid-configuration"), config).await;
+    let jwks = match discovery
+        .as_deref()
+        .ok()
+        .and_then(|text| discovery_field(text, "jwks_uri"))
+    {
+        Some(uri) => get_public(&uri, config).await,
+        None => Err("the public discovery document has no jwks_uri".to_string()),
+    };
+    let thumbprint = match provider::host_and_port(issuer) {
+        Ok((host, port)) => tls::served_chain(&host, port, PUBLIC_TIMEOUT)
+            .await
+            .and_then(|chain| provider::thumbprint(&chain).ok_or_else(|| "no certificate".into())),
+        Err(why) => Err(why),
+    };
+    Public::Fetched {
+        discovery,
+        jwks,
+        thumbprint,
+    }
+}
+
+/// `GET url` over verified HTTPS; the body when the answer is 2xx.
+async fn get_public(url: &str, config: &Arc<rustls::ClientConfig>) -> Fetched<String> {
+    // IAM reads the documents over https only; the check refuses what IAM would.
+    provider::host_and_port(url)?;
+    let options = irsa_sts::http::GetOptions {
+        tls: Some(config.clone()),
+        timeout: PUBLIC_TIMEOUT,
+        max_body: MAX_DOCUMENT,
+        user_agent: "kubectl-irsa",
+    };
+    let response = irsa_sts::http::get(url, &[], &options)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.is_success() {
+        let status = http::StatusCode::from_u16(response.status)
+            .map_or_else(|_| response.status.to_string(), |s| s.to_string());
+        return Err(format!("GET {url} answered {status}"));
+    }
+    String::from_utf8(response.body).map_err(|_| format!("{url} is not UTF-8 text"))
+}
