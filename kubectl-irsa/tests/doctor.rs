@@ -123,6 +123,27 @@ fn a_healthy_binding_passes_every_check() {
     }
     assert!(!run.stdout.contains("fix:"), "{}", run.stdout);
     assert!(!run.stdout.contains('\x1b'), "no colour when piped");
+    assert_eq!(run.stderr, "");
+    let kid = cluster.fake.signing_key_id();
+    assert_eq!(
+        run.stdout,
+        format!(
+            "\
+Cluster
+  PASS  issuer            discovery and a fresh token agree on https://oidc.fake.test/id/CLUSTER
+  PASS  jwks              kid {kid} is published and verifies a fresh token
+  PASS  webhook           pod-identity-webhook (served outside the cluster, as on EKS)
+ServiceAccount shop/cart
+  PASS  role-arn          {ROLE}
+  PASS  audience          sts.amazonaws.com (the default)
+  PASS  token-expiration  86400 s (the default)
+  PASS  injection         1 running pod(s), all with AWS_WEB_IDENTITY_TOKEN_FILE
+  PASS  pods              nothing to judge (no pods, or their user comes from the image)
+  PASS  trust             statement 0 lets system:serviceaccount:shop:cart (aud sts.amazonaws.com) assume {ROLE}
+9 passed, 0 warnings, 0 failed
+"
+        )
+    );
     assert_eq!(
         run.stdout.lines().last(),
         Some("9 passed, 0 warnings, 0 failed")
@@ -519,4 +540,77 @@ fn tests_sha1(der: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[test]
+fn an_ec_key_in_the_jwks_is_listed_not_fatal() {
+    let cluster = healthy();
+    // A P-256 key as kube-apiserver publishes one beside its RSA key.
+    cluster.fake.add_jwks_key(json!({
+        "use": "sig", "kty": "EC", "kid": "ec-p256", "crv": "P-256", "alg": "ES256",
+        "x": "HimOtcgCzkz_zM4YzZH1w3_f6ebwLVmdHP-ZA3Gj0sQ",
+        "y": "hAK1tJi6vZcB1ywgmzfHbqiAmr5hm7yeKEnlqdMtSbw",
+    }));
+    let run = cluster.run(&["doctor", "cart", "-n", "shop"]);
+    run.ok();
+    let (evidence, _) = line(&run, "WARN", "jwks");
+    assert!(
+        evidence.ends_with(&format!(
+            "kid {} is published and verifies a fresh token; also unused key(s) \"ec-p256\"",
+            cluster.fake.signing_key_id()
+        )),
+        "{evidence}"
+    );
+}
+
+#[test]
+fn a_bad_ca_bundle_is_a_usage_error_naming_the_file_before_any_call() {
+    let cluster = healthy();
+    let notes = cluster.dir.path().join("notes.txt");
+    std::fs::write(&notes, "not a certificate\n").unwrap();
+    let notes = notes.display().to_string();
+    let args = [
+        "doctor",
+        "cart",
+        "-n",
+        "shop",
+        "--check-public",
+        "--ca-bundle",
+    ];
+    let run = cluster.run(&[&args[..], &[notes.as_str()]].concat());
+    run.fails(
+        2,
+        &format!("--ca-bundle {notes} holds no usable PEM certificate"),
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+
+    let missing = cluster.dir.path().join("missing.pem").display().to_string();
+    let run = cluster.run(&[&args[..], &[missing.as_str()]].concat());
+    run.fails(2, &format!("cannot read --ca-bundle {missing}: "));
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        cluster.fake.requests().is_empty(),
+        "no API call before the flags are good"
+    );
+}
+
+#[test]
+fn no_bound_service_account_is_said_on_stderr() {
+    let cluster = healthy();
+    let run = cluster.run(&["doctor", "-n", "empty"]);
+    run.ok();
+    assert_eq!(
+        run.stderr,
+        "No bound ServiceAccounts found in empty namespace; name one to check it.\n"
+    );
+    assert!(run.stdout.starts_with("Cluster\n"), "{}", run.stdout);
+    assert!(!run.stdout.contains("ServiceAccount "), "{}", run.stdout);
+    let all = cluster.run(&["doctor", "-A"]);
+    assert!(
+        all.stdout.contains("ServiceAccount shop/cart\n"),
+        "{}",
+        all.stdout
+    );
+    assert_eq!(all.stderr, "");
 }

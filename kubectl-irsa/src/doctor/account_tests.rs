@@ -83,51 +83,38 @@ fn audience_and_expiration() {
         Status::Fail
     );
 
+    let expiration = |value: &str| {
+        let annotations = annotations(&[("token-expiration", value)]);
+        check_expiration(&annotations, &keys(), "s", "c")
+    };
     assert_eq!(
-        check_expiration(&BTreeMap::new(), &keys(), "s", "c").status,
-        Status::Pass
+        check_expiration(&BTreeMap::new(), &keys(), "s", "c"),
+        Check::pass("token-expiration", "86400 s (the default)")
     );
-    let short = check_expiration(
-        &annotations(&[("token-expiration", "300")]),
-        &keys(),
-        "s",
-        "c",
-    );
+    let short = expiration("300");
     assert_eq!(short.status, Status::Warn);
     assert!(short.evidence.contains("raises it to 600"));
-    assert_eq!(
-        check_expiration(
-            &annotations(&[("token-expiration", "1h")]),
-            &keys(),
-            "s",
-            "c"
-        )
-        .status,
-        Status::Fail
-    );
+    assert_eq!(expiration("1h").status, Status::Fail);
     // As the webhook reads it (Go's ParseInt): no spaces, and a negative number is raised.
     assert_eq!(
-        check_expiration(
-            &annotations(&[("token-expiration", " 900")]),
-            &keys(),
-            "s",
-            "c"
+        expiration(" 900"),
+        Check::fail(
+            "token-expiration",
+            "eks.amazonaws.com/token-expiration=\" 900\" is not a number of seconds: the webhook ignores it",
+            "kubectl annotate serviceaccount c -n s --overwrite eks.amazonaws.com/token-expiration=86400"
         )
-        .status,
-        Status::Fail
     );
     assert_eq!(
-        check_expiration(
-            &annotations(&[("token-expiration", "-5")]),
-            &keys(),
-            "s",
-            "c"
-        ),
+        expiration("-5"),
         Check::warn(
             "token-expiration",
             "-5 s: the webhook raises it to 600 s",
             "kubectl annotate serviceaccount c -n s --overwrite eks.amazonaws.com/token-expiration=600"
         )
+    );
+    assert_eq!(
+        expiration("3600"),
+        Check::pass("token-expiration", "3600 s")
     );
 }
 

@@ -53,7 +53,14 @@ pub fn check_issuer(discovery: Document<'_>, token_iss: Result<&str, &str>) -> C
             ),
         );
     }
-    match names::check_issuer(&issuer) {
+    agreed_issuer(&issuer)
+}
+
+/// Check 1 once discovery and the token agree: the issuer must be an https URL without a
+/// trailing slash, as IAM provider URLs are.
+fn agreed_issuer(issuer: &str) -> Check {
+    const NAME: &str = "issuer";
+    match names::check_issuer(issuer) {
         Err(error) => Check::fail(
             NAME,
             error.to_string(),
@@ -119,6 +126,13 @@ pub fn check_jwks(jwks: Document<'_>, token: Result<&str, &str>, issuer: &str) -
             );
         }
     };
+    signing_key(&set.keys, token, republish)
+}
+
+/// Check 2 with a token: its kid is published, that key verifies it, and the other keys are
+/// worth a note or not.
+fn signing_key(published: &[Jwk], token: &str, republish: String) -> Check {
+    const NAME: &str = "jwks";
     let kid = match jsonwebtoken::decode_header(token) {
         Ok(header) => header.kid.unwrap_or_default(),
         Err(error) => {
@@ -129,8 +143,8 @@ pub fn check_jwks(jwks: Document<'_>, token: Result<&str, &str>, issuer: &str) -
             );
         }
     };
-    let Some(signing) = set.keys.iter().find(|key| published_kid(key) == kid) else {
-        let kids: Vec<&str> = set.keys.iter().map(published_kid).collect();
+    let Some(signing) = published.iter().find(|key| published_kid(key) == kid) else {
+        let kids: Vec<&str> = published.iter().map(published_kid).collect();
         return Check::fail(
             NAME,
             format!(
@@ -148,7 +162,7 @@ pub fn check_jwks(jwks: Document<'_>, token: Result<&str, &str>, issuer: &str) -
         );
     }
     let evidence = format!("kid {kid} is published and verifies a fresh token");
-    match other_keys(&set.keys, &kid) {
+    match other_keys(published, &kid) {
         None => Check::pass(NAME, evidence),
         Some((notes, unreadable)) => Check::warn(
             NAME,
@@ -164,21 +178,15 @@ pub fn check_jwks(jwks: Document<'_>, token: Result<&str, &str>, issuer: &str) -
 
 /// What is worth a note about the keys besides the one with `kid`: keys without a kid, keys
 /// no token uses, keys that cannot be read; and whether any cannot be read.
-fn other_keys(keys: &[Jwk], kid: &str) -> Option<(String, bool)> {
-    let others = || keys.iter().filter(|key| published_kid(key) != kid);
-    let unreadable: Vec<String> = others()
-        .filter_map(|key| {
-            let why = keys::verifier(key).err()?;
-            Some(format!("{:?} ({why})", published_kid(key)))
-        })
-        .collect();
-    let no_kid = others()
-        .filter(|key| published_kid(key).is_empty() && keys::verifier(key).is_ok())
-        .count();
-    let unused: Vec<&str> = others()
-        .filter(|key| !published_kid(key).is_empty() && keys::verifier(key).is_ok())
-        .map(published_kid)
-        .collect();
+fn other_keys(published: &[Jwk], kid: &str) -> Option<(String, bool)> {
+    let (mut no_kid, mut unused, mut unreadable) = (0, Vec::new(), Vec::new());
+    for key in published.iter().filter(|key| published_kid(key) != kid) {
+        match (keys::verifier(key), published_kid(key)) {
+            (Err(why), other) => unreadable.push(format!("{other:?} ({why})")),
+            (Ok(_), "") => no_kid += 1,
+            (Ok(_), other) => unused.push(other),
+        }
+    }
     let mut notes = Vec::new();
     if no_kid > 0 {
         notes.push(format!("{no_kid} key(s) without kid"));
@@ -255,23 +263,37 @@ pub fn check_public(
             return Check::fail(NAME, format!("{error}: IAM cannot use it"), upload);
         }
     };
+    same_keys(issuer, &public_keys, cluster_jwks, token_kid, upload)
+}
+
+/// Check 3 once the public JWKS is read: it holds the kid the cluster signs with, and the same
+/// keys as the cluster's JWKS.
+fn same_keys(
+    issuer: &str,
+    public_keys: &[(String, AlgorithmParameters)],
+    cluster_jwks: Option<&str>,
+    token_kid: Option<&str>,
+    upload: String,
+) -> Check {
+    const NAME: &str = "public";
+    if let Some(kid) = token_kid
+        && !public_keys.iter().any(|(k, _)| k == kid)
+    {
+        let kids: Vec<&String> = public_keys.iter().map(|(k, _)| k).collect();
+        return Check::fail(
+            NAME,
+            format!(
+                "the public JWKS lacks the signing kid {kid:?} (it has {}): a stale upload after a key rotation",
+                list(&kids)
+            ),
+            upload,
+        );
+    }
     // An unreadable cluster JWKS fails check 2; here it counts as holding no keys.
     let cluster_keys = cluster_jwks
         .and_then(|text| keys::read_jwks(text, "").ok())
         .map(key_set)
         .unwrap_or_default();
-    if let Some(kid) = token_kid
-        && !public_keys.iter().any(|(k, _)| k == kid)
-    {
-        return Check::fail(
-            NAME,
-            format!(
-                "the public JWKS lacks the signing kid {kid:?} (it has {}): a stale upload after a key rotation",
-                list(&public_keys.iter().map(|(k, _)| k).collect::<Vec<_>>())
-            ),
-            upload,
-        );
-    }
     let mut mismatched: Vec<&String> = cluster_keys
         .iter()
         .filter(|key| !public_keys.contains(key))

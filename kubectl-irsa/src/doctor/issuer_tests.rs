@@ -138,40 +138,45 @@ fn ec_keys_in_the_jwks_do_not_make_it_unreadable() {
     );
 }
 
+/// Check 3 when the issuer host serves the right discovery document and `public` as JWKS.
+fn served(cluster: &str, public: &str, kid: Option<&str>) -> Check {
+    check_public(
+        ISSUER,
+        Some(cluster),
+        Ok(&discovery(ISSUER)),
+        Ok(public),
+        kid,
+    )
+}
+
 #[test]
 fn public_documents_must_match_the_cluster() {
     let key = Signer::rsa();
     let jwks = json!({"keys": [key.jwk]}).to_string();
-    let same = check_public(
-        ISSUER,
-        Some(&jwks),
-        Ok(&discovery(ISSUER)),
-        Ok(&jwks),
-        Some(&key.kid),
+    assert_eq!(
+        served(&jwks, &jwks, Some(&key.kid)),
+        Check::pass(
+            "public",
+            format!("{ISSUER} serves the same discovery issuer and 1 key(s) as the cluster")
+        )
     );
-    assert_eq!(same.status, Status::Pass, "{same:?}");
 
     let stale_key = Signer::rsa();
     let stale = json!({"keys": [stale_key.jwk]}).to_string();
-    let fail = check_public(
-        ISSUER,
-        Some(&jwks),
-        Ok(&discovery(ISSUER)),
-        Ok(&stale),
-        Some(&key.kid),
-    );
+    let fail = served(&jwks, &stale, Some(&key.kid));
     assert_eq!(fail.status, Status::Fail);
     assert!(fail.evidence.contains("stale upload"), "{fail:?}");
 
     let both = json!({"keys": [key.jwk, stale_key.jwk]}).to_string();
-    let warn = check_public(
-        ISSUER,
-        Some(&jwks),
-        Ok(&discovery(ISSUER)),
-        Ok(&both),
-        Some(&key.kid),
-    );
+    let warn = served(&jwks, &both, Some(&key.kid));
     assert_eq!(warn.status, Status::Warn, "{warn:?}");
+    assert_eq!(
+        warn.evidence,
+        format!(
+            "the public JWKS and the cluster's differ in kid(s) {:?}",
+            stale_key.kid
+        )
+    );
 
     let moved = check_public(
         ISSUER,
@@ -183,7 +188,7 @@ fn public_documents_must_match_the_cluster() {
     assert_eq!(moved.status, Status::Fail);
     let unreachable = check_public(ISSUER, None, Err("timeout"), Err("x"), None);
     assert!(unreachable.evidence.contains("IAM cannot read"));
-    let garbage = check_public(ISSUER, None, Ok(&discovery(ISSUER)), Ok("<html>"), None);
+    let garbage = served(&jwks, "<html>", None);
     assert_eq!(garbage.status, Status::Fail);
     assert!(
         garbage
@@ -194,14 +199,12 @@ fn public_documents_must_match_the_cluster() {
     // EC keys are compared as RSA keys are.
     let ec = Signer::ec();
     let mixed = json!({"keys": [key.jwk, ec.jwk]}).to_string();
-    let same = check_public(
-        ISSUER,
-        Some(&mixed),
-        Ok(&discovery(ISSUER)),
-        Ok(&mixed),
-        Some(&ec.kid),
-    );
+    let same = served(&mixed, &mixed, Some(&ec.kid));
     assert_eq!(same.status, Status::Pass, "{same:?}");
+    assert_eq!(
+        served(&jwks, &mixed, Some(&key.kid)).evidence,
+        "the public JWKS and the cluster's differ in kid(s) \"ec-p256\""
+    );
     assert_eq!(
         check_thumbprint(ISSUER, Ok("ab".repeat(20))).status,
         Status::Pass

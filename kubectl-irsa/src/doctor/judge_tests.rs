@@ -36,10 +36,12 @@ fn bound(name: &str) -> Account {
     account(name, Some(service_account("shop", name, annotations)))
 }
 
-/// A cluster whose documents, token and webhook (outside the cluster, as on EKS) all agree.
-fn healthy(signer: &Signer) -> Evidence {
+/// A cluster whose documents, token and webhook (outside the cluster, as on EKS) all agree,
+/// with the key it signs with.
+fn healthy() -> (Signer, Evidence) {
+    let signer = Signer::rsa();
     let claims = json!({"iss": ISSUER, "sub": "system:serviceaccount:shop:cart", "aud": ["sts.amazonaws.com"]});
-    Evidence {
+    let evidence = Evidence {
         keys: Keys::new("eks.amazonaws.com"),
         cluster: ClusterEvidence {
             discovery: Ok(json!({"issuer": ISSUER}).to_string()),
@@ -55,7 +57,8 @@ fn healthy(signer: &Signer) -> Evidence {
         accounts: vec![bound("cart")],
         pods: Ok(HashMap::new()),
         trust_policy: None,
-    }
+    };
+    (signer, evidence)
 }
 
 fn cluster_section(checks: Vec<Check>) -> Section {
@@ -91,8 +94,7 @@ fn default_account_checks() -> Vec<Check> {
 
 #[test]
 fn a_healthy_cluster_passes_in_report_order() {
-    let signer = Signer::rsa();
-    let mut evidence = healthy(&signer);
+    let (signer, mut evidence) = healthy();
     let policy = json!({"Statement": [{
         "Effect": "Allow", "Principal": {"Federated": PROVIDER},
         "Action": "sts:AssumeRoleWithWebIdentity",
@@ -139,8 +141,7 @@ fn a_healthy_cluster_passes_in_report_order() {
 
 #[test]
 fn nothing_fetched_is_judged_link_by_link() {
-    let signer = Signer::rsa();
-    let mut evidence = healthy(&signer);
+    let (_, mut evidence) = healthy();
     evidence.cluster.discovery = Err("404 Not Found (the server could not find it)".into());
     evidence.cluster.jwks = Err("404 Not Found (the server could not find it)".into());
     evidence.cluster.token = Err(format!("cannot request a token for shop/cart: {DENIED}"));
@@ -191,8 +192,7 @@ fn nothing_fetched_is_judged_link_by_link() {
 
 #[test]
 fn the_issuer_falls_back_to_the_token_when_discovery_is_not_served() {
-    let signer = Signer::rsa();
-    let mut evidence = healthy(&signer);
+    let (_, mut evidence) = healthy();
     evidence.cluster.discovery = Err(DENIED.into());
     assert_eq!(evidence.cluster.issuer().as_deref(), Some(ISSUER));
     evidence.cluster.public = Public::NoIssuer;
@@ -222,8 +222,7 @@ fn the_issuer_falls_back_to_the_token_when_discovery_is_not_served() {
 
 #[test]
 fn public_documents_are_judged_against_the_cluster() {
-    let signer = Signer::rsa();
-    let mut evidence = healthy(&signer);
+    let (_, mut evidence) = healthy();
     let jwks = evidence.cluster.jwks.clone();
     evidence.cluster.public = Public::Fetched {
         discovery: Ok(json!({"issuer": ISSUER}).to_string()),
@@ -259,8 +258,7 @@ fn public_documents_are_judged_against_the_cluster() {
 
 #[test]
 fn trust_and_assume_use_each_accounts_own_evidence() {
-    let signer = Signer::rsa();
-    let mut evidence = healthy(&signer);
+    let (_, mut evidence) = healthy();
     evidence.trust_policy = Some(json!({"Statement": []}));
     evidence.accounts = vec![bound("cart"), bound("web"), bound("api")];
     evidence.accounts[0].trust_token = Some(Err(DENIED.into()));
@@ -291,8 +289,7 @@ fn trust_and_assume_use_each_accounts_own_evidence() {
 
 #[test]
 fn pods_are_judged_per_account_and_injection_knows_the_webhook() {
-    let signer = Signer::rsa();
-    let mut evidence = healthy(&signer);
+    let (_, mut evidence) = healthy();
     let pod: Pod = serde_json::from_value(json!({
         "metadata": {"namespace": "shop", "name": "cart-0"},
         "spec": {"serviceAccountName": "cart", "containers": [{"name": "app"}]},

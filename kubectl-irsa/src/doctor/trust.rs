@@ -169,30 +169,14 @@ fn condition_holds(
         reason,
         wildcard_key: None,
     };
-    let base = operator
-        .trim_start_matches("ForAnyValue:")
-        .trim_start_matches("ForAllValues:");
-    let (base, if_exists) = match base.strip_suffix("IfExists") {
-        Some(base) => (base, true),
-        None => (base, false),
-    };
-    let (negated, positive) = match base.strip_prefix("StringNot") {
-        Some(rest) => (true, format!("String{rest}")),
-        None => (false, base.to_string()),
-    };
-    let compare: fn(&str, &str) -> bool = match positive.as_str() {
-        "StringEquals" => |want, have| want == have,
-        "StringEqualsIgnoreCase" => |want, have| want.eq_ignore_ascii_case(have),
-        "StringLike" => glob,
-        _ => {
-            return Err(mismatch(format!(
-                "{operator} on {key:?} cannot be judged here (only String operators on :sub and :aud are)"
-            )));
-        }
+    let Some(parsed) = StringOperator::parse(operator) else {
+        return Err(mismatch(format!(
+            "{operator} on {key:?} cannot be judged here (only String operators on :sub and :aud are)"
+        )));
     };
     let present: Vec<&str> = match context_values(key, context) {
         Some(values) => values,
-        None if if_exists || negated => return Ok(()),
+        None if parsed.if_exists || parsed.negated => return Ok(()),
         None => {
             return Err(mismatch(format!(
                 "{operator} on {key:?}, a key this cluster's tokens do not present (their keys start with {:?})",
@@ -202,18 +186,18 @@ fn condition_holds(
     };
     let any = present
         .iter()
-        .any(|have| wanted.iter().any(|want| compare(want, have)));
-    if any != negated {
+        .any(|have| wanted.iter().any(|want| (parsed.compare)(want, have)));
+    if any != parsed.negated {
         return Ok(());
     }
     let reason = format!(
         "{operator} {key:?} {} {} but the token has {}",
-        if negated { "excludes" } else { "wants" },
+        if parsed.negated { "excludes" } else { "wants" },
         quoted(wanted),
         quoted(&present)
     );
-    let wildcard = positive == "StringEquals"
-        && !negated
+    let wildcard = parsed.exact
+        && !parsed.negated
         && wanted
             .iter()
             .any(|w| w.contains(['*', '?']) && present.iter().any(|have| glob(w, have)));
@@ -224,6 +208,45 @@ fn condition_holds(
         });
     }
     Err(mismatch(reason))
+}
+
+/// A String condition operator taken apart: `[ForAnyValue:|ForAllValues:]String[Not]...[IfExists]`.
+struct StringOperator {
+    negated: bool,
+    if_exists: bool,
+    /// `StringEquals` (or `StringNotEquals`): where a `*` is a literal.
+    exact: bool,
+    /// Whether a wanted value matches a present one.
+    compare: fn(&str, &str) -> bool,
+}
+
+impl StringOperator {
+    /// `None` for operators other than the String ones.
+    fn parse(operator: &str) -> Option<StringOperator> {
+        let base = operator
+            .trim_start_matches("ForAnyValue:")
+            .trim_start_matches("ForAllValues:");
+        let (base, if_exists) = match base.strip_suffix("IfExists") {
+            Some(base) => (base, true),
+            None => (base, false),
+        };
+        let (negated, positive) = match base.strip_prefix("StringNot") {
+            Some(rest) => (true, format!("String{rest}")),
+            None => (false, base.to_string()),
+        };
+        let compare: fn(&str, &str) -> bool = match positive.as_str() {
+            "StringEquals" => |want, have| want == have,
+            "StringEqualsIgnoreCase" => |want, have| want.eq_ignore_ascii_case(have),
+            "StringLike" => glob,
+            _ => return None,
+        };
+        Some(StringOperator {
+            negated,
+            if_exists,
+            exact: positive == "StringEquals",
+            compare,
+        })
+    }
 }
 
 /// The values the token presents for a condition key (keys are case-insensitive).
@@ -294,6 +317,9 @@ fn quoted<T: AsRef<str>>(values: &[T]) -> String {
     }
 }
 
+/// The name of check 6.
+const NAME: &str = "trust";
+
 /// Check 6 for a ServiceAccount: `document` is the `--trust-policy` file's JSON, `role` the
 /// ServiceAccount's role (the get-role output's ARN wins), `claims` those of a fresh token.
 pub fn check_trust(
@@ -303,34 +329,9 @@ pub fn check_trust(
     namespace: &str,
     name: &str,
 ) -> Check {
-    const NAME: &str = "trust";
-    let (policy, get_role_arn) = match unwrap_policy(document.clone()) {
+    let (policy, role) = match policy_and_role(document, role, namespace, name) {
         Ok(found) => found,
-        Err(why) => {
-            return Check::fail(
-                NAME,
-                format!("--trust-policy is not a trust policy: {why}"),
-                "pass the policy JSON or the output of `aws iam get-role --role-name NAME`",
-            );
-        }
-    };
-    let role = match get_role_arn.map(|arn| arn.parse::<RoleArn>()) {
-        Some(Ok(arn)) => arn,
-        Some(Err(error)) => {
-            return Check::fail(NAME, error.to_string(), "check the get-role output");
-        }
-        None => match role {
-            Some(role) => role.clone(),
-            None => {
-                return Check::fail(
-                    NAME,
-                    "no valid role ARN gives the provider's account and partition",
-                    format!(
-                        "bind a role first: kubectl irsa bind {name} -n {namespace} --role-arn ARN"
-                    ),
-                );
-            }
-        },
+        Err(check) => return check,
     };
     let (Some(iss), Some(sub)) = (claims.iss.as_deref(), claims.sub.as_deref()) else {
         return Check::fail(
@@ -351,21 +352,68 @@ pub fn check_trust(
         sub,
         aud: &claims.aud,
     };
-    let regenerate = format!(
-        "kubectl irsa trust-policy --service-account {namespace}:{name} --role-arn {role} --merge FILE > trust.json && aws iam update-assume-role-policy --role-name {} --policy-document file://trust.json",
-        role.name()
-    );
-    match evaluate(&policy, &context) {
+    let outcome = evaluate(&policy, &context);
+    outcome_check(outcome, &context, &role, namespace, name)
+}
+
+/// The policy out of `document`, and the role it belongs to: the get-role output's ARN, else
+/// the ServiceAccount's. `Err` is the failed check.
+fn policy_and_role(
+    document: &Value,
+    role: Option<&RoleArn>,
+    namespace: &str,
+    name: &str,
+) -> Result<(Value, RoleArn), Check> {
+    let (policy, get_role_arn) = unwrap_policy(document.clone()).map_err(|why| {
+        Check::fail(
+            NAME,
+            format!("--trust-policy is not a trust policy: {why}"),
+            "pass the policy JSON or the output of `aws iam get-role --role-name NAME`",
+        )
+    })?;
+    let role = match (get_role_arn.map(|arn| arn.parse::<RoleArn>()), role) {
+        (Some(Ok(arn)), _) => arn,
+        (Some(Err(error)), _) => {
+            return Err(Check::fail(
+                NAME,
+                error.to_string(),
+                "check the get-role output",
+            ));
+        }
+        (None, Some(role)) => role.clone(),
+        (None, None) => {
+            return Err(Check::fail(
+                NAME,
+                "no valid role ARN gives the provider's account and partition",
+                format!(
+                    "bind a role first: kubectl irsa bind {name} -n {namespace} --role-arn ARN"
+                ),
+            ));
+        }
+    };
+    Ok((policy, role))
+}
+
+/// IAM's answer as a check, with the fix for a refusal.
+fn outcome_check(
+    outcome: Outcome,
+    context: &Context<'_>,
+    role: &RoleArn,
+    namespace: &str,
+    name: &str,
+) -> Check {
+    match outcome {
         Outcome::Allowed { statement } => Check::pass(
             NAME,
             format!(
-                "statement {statement} lets {sub} (aud {}) assume {role}",
-                claims.aud.join(",")
+                "statement {statement} lets {} (aud {}) assume {role}",
+                context.sub,
+                context.aud.join(",")
             ),
         ),
         Outcome::Denied { statement } => Check::fail(
             NAME,
-            format!("statement {statement} explicitly denies {sub}"),
+            format!("statement {statement} explicitly denies {}", context.sub),
             format!(
                 "remove or narrow the Deny statement {statement} of {}'s trust policy",
                 role.name()
@@ -382,7 +430,14 @@ pub fn check_trust(
                 role.name()
             ),
         ),
-        Outcome::NoMatch { reason, .. } => Check::fail(NAME, reason, regenerate),
+        Outcome::NoMatch { reason, .. } => Check::fail(
+            NAME,
+            reason,
+            format!(
+                "kubectl irsa trust-policy --service-account {namespace}:{name} --role-arn {role} --merge FILE > trust.json && aws iam update-assume-role-policy --role-name {} --policy-document file://trust.json",
+                role.name()
+            ),
+        ),
     }
 }
 
