@@ -350,21 +350,9 @@ fn kubectl_sees_what_bind_wrote() {
     cluster
         .run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE])
         .ok();
-    let output = cluster
-        .kubectl(None)
-        .args(["get", "sa", "cart", "-n", "shop"])
-        .args([
-            "-o",
-            "jsonpath={.metadata.annotations.eks\\.amazonaws\\.com/role-arn}",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(String::from_utf8(output.stdout).unwrap(), ROLE);
+    let jsonpath = "jsonpath={.metadata.annotations.eks\\.amazonaws\\.com/role-arn}";
+    let role = cluster.kubectl_ok(None, &["get", "sa", "cart", "-n", "shop", "-o", jsonpath]);
+    assert_eq!(role, ROLE);
 }
 
 #[test]
@@ -374,20 +362,13 @@ fn kubectl_runs_the_plugin_from_path() {
     let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_kubectl-irsa"))
         .parent()
         .unwrap();
-    let output = cluster
-        .kubectl(Some(bin_dir))
-        .args(["irsa", "bind", "cart", "-n", "shop", "--role-arn", ROLE])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = cluster.kubectl_ok(
+        Some(bin_dir),
+        &["irsa", "bind", "cart", "-n", "shop", "--role-arn", ROLE],
     );
     assert!(
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .contains("serviceaccount/cart created")
+        stdout.starts_with("serviceaccount/cart created in namespace shop\n"),
+        "{stdout}"
     );
     assert_eq!(
         cluster.annotations("shop", "cart")["eks.amazonaws.com/role-arn"],

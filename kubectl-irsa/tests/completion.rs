@@ -55,21 +55,8 @@ fn kubectl_completes_verbs_namespaces_and_service_accounts() {
     std::fs::copy(env!("CARGO_BIN_EXE_kubectl-irsa"), bin.join("kubectl-irsa")).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("kubectl_complete-irsa");
     std::fs::copy(&script, bin.join("kubectl_complete-irsa")).unwrap();
-    let complete = |words: &[&str]| {
-        let output = cluster
-            .kubectl(Some(&bin))
-            .arg("__complete")
-            .arg("irsa")
-            .args(words)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    };
+    let complete =
+        |words: &[&str]| cluster.kubectl_ok(Some(&bin), &[&["__complete", "irsa"], words].concat());
     assert_eq!(complete(&["tr"]), "trust-policy\n:4\n");
     assert_eq!(complete(&["bind", "-n", "sh"]), "shop\n:4\n");
     assert_eq!(complete(&["whoami", "-n", "shop", "c"]), "cart\n:4\n");

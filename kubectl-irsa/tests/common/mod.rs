@@ -69,6 +69,13 @@ impl Cluster {
         command
     }
 
+    /// The real `kubectl ARGS` (plugins looked up in `plugin_dir` first); asserts it succeeds
+    /// and returns its stdout.
+    pub fn kubectl_ok(&self, plugin_dir: Option<&std::path::Path>, args: &[&str]) -> String {
+        let run = Run::from(self.kubectl(plugin_dir).args(args).output().unwrap());
+        run.ok().stdout.clone()
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         Run::from(self.plugin(args).stdin(Stdio::null()).output().unwrap())
     }
