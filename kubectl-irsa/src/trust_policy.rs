@@ -97,7 +97,7 @@ pub fn generate(grants: &[Grant]) -> Value {
 /// Adds what `grants` need to `existing` without dropping or reordering anything already there.
 /// `existing` may be a policy document or what `aws iam get-role` prints.
 pub fn merge(existing: Value, grants: &[Grant]) -> Result<Value, PolicyError> {
-    let mut policy = unwrap_get_role(existing)?;
+    let (mut policy, _) = unwrap_get_role(existing)?;
     check(&policy)?;
     for grant in grants {
         add_grant(&mut policy, grant);
@@ -126,7 +126,13 @@ pub fn size_warning(policy: &Value) -> Option<String> {
     }
 }
 
-fn unwrap_get_role(value: Value) -> Result<Value, PolicyError> {
+/// The policy document out of a policy or of `aws iam get-role` output, and the role's ARN when
+/// the output names it. A document without `Statement` is accepted (an empty policy).
+pub fn unwrap_get_role(value: Value) -> Result<(Value, Option<String>), PolicyError> {
+    let role_arn = value
+        .pointer("/Role/Arn")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let document = match value.pointer("/Role/AssumeRolePolicyDocument") {
         // `aws iam get-role` decodes the document; the raw API URL-encodes it as a string.
         Some(Value::String(text)) => serde_json::from_str(text)
@@ -138,7 +144,7 @@ fn unwrap_get_role(value: Value) -> Result<Value, PolicyError> {
         return Err(PolicyError::NotAPolicy("expected a JSON object".into()));
     }
     match document.get("Statement") {
-        None | Some(Value::Array(_)) | Some(Value::Object(_)) => Ok(document),
+        None | Some(Value::Array(_)) | Some(Value::Object(_)) => Ok((document, role_arn)),
         Some(_) => Err(PolicyError::NotAPolicy(
             "Statement must be a list or an object".into(),
         )),

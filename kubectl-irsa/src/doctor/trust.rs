@@ -9,7 +9,7 @@ use irsa_sts::{Claims, RoleArn};
 use serde_json::Value;
 
 use super::Check;
-use crate::trust_policy::{ACTION, Provider};
+use crate::trust_policy::{ACTION, PolicyError, Provider, unwrap_get_role};
 
 /// What a token presents to IAM.
 #[derive(Clone, Debug)]
@@ -37,23 +37,16 @@ pub enum Outcome {
     },
 }
 
-/// The policy document itself, or the one inside `aws iam get-role` output, and the role ARN
-/// that output names.
-pub fn unwrap_policy(value: Value) -> Result<(Value, Option<String>), String> {
-    let role = value
-        .pointer("/Role/Arn")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let policy = match value.pointer("/Role/AssumeRolePolicyDocument") {
-        Some(Value::String(text)) => {
-            serde_json::from_str(text).map_err(|e| format!("AssumeRolePolicyDocument: {e}"))?
-        }
-        Some(document) => document.clone(),
-        None => value,
-    };
+/// The policy out of a policy or `aws iam get-role` output, and the role the output names; it
+/// must have statements to evaluate.
+fn unwrap_policy(value: Value) -> Result<(Value, Option<String>), String> {
+    let (policy, role) = unwrap_get_role(value).map_err(|error| match error {
+        PolicyError::NotAPolicy(why) => why,
+        other => other.to_string(),
+    })?;
     match policy.get("Statement") {
-        Some(Value::Array(_) | Value::Object(_)) => Ok((policy, role)),
-        _ => Err("no Statement list: give a trust policy or `aws iam get-role` output".into()),
+        Some(_) => Ok((policy, role)),
+        None => Err("no Statement list: give a trust policy or `aws iam get-role` output".into()),
     }
 }
 
