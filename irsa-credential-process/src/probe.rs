@@ -31,8 +31,8 @@ pub enum ProbeError {
     NoToken { path: PathBuf },
     #[error("not ready: {0}")]
     NoAnswer(#[from] HttpError),
-    #[error("not ready: {url} answered {}", describe(*status))]
-    Status { url: String, status: u16 },
+    #[error("not ready: {url} answered {status}")]
+    Status { url: String, status: StatusCode },
 }
 
 /// Ready when `GET /v1/credentials` with the token answers 200: serve holds valid credentials.
@@ -45,7 +45,6 @@ pub fn run(args: &ProbeArgs, env: impl Fn(&str) -> Option<String>) -> Result<(),
     };
     let url = format!("http://127.0.0.1:{}{CREDENTIALS_PATH}", args.port);
     let options = GetOptions {
-        tls: None,
         timeout: PROBE_TIMEOUT,
         max_body: MAX_BODY,
         user_agent: "irsa-credential-process probe",
@@ -61,9 +60,4 @@ pub fn run(args: &ProbeArgs, env: impl Fn(&str) -> Option<String>) -> Result<(),
         url,
         status: answer.status,
     })
-}
-
-/// `403 Forbidden`, as hyper prints a status.
-fn describe(status: u16) -> String {
-    StatusCode::from_u16(status).map_or_else(|_| status.to_string(), |known| known.to_string())
 }

@@ -274,7 +274,9 @@ fn probe_passes_only_while_serve_hands_out_credentials() {
         .unwrap()
         .split('/')
         .next()
-        .unwrap();
+        .unwrap()
+        .to_string();
+    let port = port.as_str();
     let ready = probe(port);
     assert_eq!(ready.code, 0, "{}", ready.stderr);
     assert!(
@@ -292,6 +294,17 @@ fn probe_passes_only_while_serve_hands_out_credentials() {
         )),
         "{}",
         refused.stderr
+    );
+
+    // Nothing listening: not ready, with the cause in one line.
+    drop(server);
+    let closed = probe(port);
+    assert_eq!(closed.code, 1);
+    assert_eq!(
+        closed.failure(),
+        format!(
+            "irsa-credential-process: error: not ready: cannot connect for GET http://127.0.0.1:{port}/v1/credentials: Connection refused (os error 111)"
+        )
     );
 }
 

@@ -1,12 +1,14 @@
 //! One small HTTP GET for both binaries: the helper's `probe` asks `serve` on loopback, and the
 //! plugin's doctor fetches an issuer's documents over verified HTTPS as IAM does. Built on
 //! hyper-util's client and hyper-rustls (already in the tree for the AWS SDK), with what every
-//! caller needs around it: one deadline for the whole exchange and a cap on the body.
+//! caller needs around it: one deadline for the whole exchange and a cap on the body. Plain
+//! http and https are separate functions, so the helper, which asks only its own loopback,
+//! does not link the TLS connector.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty, Limited};
+use hyper::StatusCode;
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
@@ -17,8 +19,8 @@ use hyper_util::rt::TokioExecutor;
 pub enum HttpError {
     #[error("invalid URL {url:?}: {why}")]
     InvalidUrl { url: String, why: String },
-    #[error("{url} needs TLS, and this request has no TLS configuration")]
-    NoTls { url: String },
+    #[error("cannot connect for GET {url}: {why}")]
+    Connect { url: String, why: String },
     #[error("GET {url} failed: {detail}")]
     Failed { url: String, detail: String },
     #[error("{url} did not answer within {after:?}")]
@@ -30,8 +32,6 @@ pub enum HttpError {
 /// How to make the request.
 #[derive(Clone, Debug)]
 pub struct GetOptions {
-    /// For https URLs; `None` allows plain http only.
-    pub tls: Option<Arc<rustls::ClientConfig>>,
     /// Connection, request and body together.
     pub timeout: Duration,
     /// The most the body may weigh.
@@ -43,44 +43,44 @@ pub struct GetOptions {
 /// An answer, whatever its status.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
-    pub status: u16,
+    pub status: StatusCode,
     pub body: Vec<u8>,
 }
 
-impl Response {
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-}
-
-/// `GET url` with `headers`, within `options.timeout`.
+/// `GET url` over plain http, with `headers`, within `options.timeout`.
 pub async fn get(
     url: &str,
     headers: &[(&str, &str)],
     options: &GetOptions,
 ) -> Result<Response, HttpError> {
-    let uri: hyper::Uri =
-        url.parse()
-            .map_err(|e: hyper::http::uri::InvalidUri| HttpError::InvalidUrl {
-                url: url.to_string(),
-                why: e.to_string(),
-            })?;
-    let exchange = async {
-        match (&options.tls, uri.scheme_str()) {
-            (Some(tls), _) => {
-                let connector = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_tls_config(rustls::ClientConfig::clone(tls))
-                    .https_or_http()
-                    .enable_http1()
-                    .build();
-                send(connector, url, uri, headers, options).await
-            }
-            (None, Some("https")) => Err(HttpError::NoTls {
-                url: url.to_string(),
-            }),
-            (None, _) => send(HttpConnector::new(), url, uri, headers, options).await,
-        }
-    };
+    within(
+        url,
+        options,
+        send(HttpConnector::new(), url, headers, options),
+    )
+    .await
+}
+
+/// `GET url` over https verified with `tls`; plain http is refused, as IAM refuses it.
+pub async fn get_https(
+    url: &str,
+    headers: &[(&str, &str)],
+    tls: &rustls::ClientConfig,
+    options: &GetOptions,
+) -> Result<Response, HttpError> {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls.clone())
+        .https_only()
+        .enable_http1()
+        .build();
+    within(url, options, send(connector, url, headers, options)).await
+}
+
+async fn within(
+    url: &str,
+    options: &GetOptions,
+    exchange: impl Future<Output = Result<Response, HttpError>>,
+) -> Result<Response, HttpError> {
     tokio::time::timeout(options.timeout, exchange)
         .await
         .map_err(|_| HttpError::TimedOut {
@@ -92,13 +92,18 @@ pub async fn get(
 async fn send<C>(
     connector: C,
     url: &str,
-    uri: hyper::Uri,
     headers: &[(&str, &str)],
     options: &GetOptions,
 ) -> Result<Response, HttpError>
 where
     C: Connect + Clone + Send + Sync + 'static,
 {
+    let uri: hyper::Uri =
+        url.parse()
+            .map_err(|e: hyper::http::uri::InvalidUri| HttpError::InvalidUrl {
+                url: url.to_string(),
+                why: e.to_string(),
+            })?;
     let failed = |detail: String| HttpError::Failed {
         url: url.to_string(),
         detail,
@@ -112,11 +117,17 @@ where
     let request = request
         .body(Empty::new())
         .map_err(|e| failed(e.to_string()))?;
-    let response = client
-        .request(request)
-        .await
-        .map_err(|e| failed(source_chain(&e)))?;
-    let status = response.status().as_u16();
+    let response = client.request(request).await.map_err(|e| {
+        if e.is_connect() {
+            HttpError::Connect {
+                url: url.to_string(),
+                why: root_cause(&e),
+            }
+        } else {
+            failed(source_chain(&e))
+        }
+    })?;
+    let status = response.status();
     let max_body = options.max_body;
     let body = Limited::new(response.into_body(), max_body)
         .collect()
@@ -134,6 +145,15 @@ where
         .to_bytes()
         .to_vec();
     Ok(Response { status, body })
+}
+
+/// The innermost cause, such as "Connection refused (os error 111)".
+fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
 }
 
 /// The client's own message says only "client error (Connect)"; the cause is in its sources.

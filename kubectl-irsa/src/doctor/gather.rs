@@ -264,18 +264,15 @@ async fn get_public(url: &str, config: &Arc<rustls::ClientConfig>) -> Fetched<St
     // IAM reads the documents over https only; the check refuses what IAM would.
     provider::host_and_port(url)?;
     let options = irsa_sts::http::GetOptions {
-        tls: Some(config.clone()),
         timeout: PUBLIC_TIMEOUT,
         max_body: MAX_DOCUMENT,
         user_agent: "kubectl-irsa",
     };
-    let response = irsa_sts::http::get(url, &[], &options)
+    let response = irsa_sts::http::get_https(url, &[], config, &options)
         .await
         .map_err(|e| e.to_string())?;
-    if !response.is_success() {
-        let status = http::StatusCode::from_u16(response.status)
-            .map_or_else(|_| response.status.to_string(), |s| s.to_string());
-        return Err(format!("GET {url} answered {status}"));
+    if !response.status.is_success() {
+        return Err(format!("GET {url} answered {}", response.status));
     }
     String::from_utf8(response.body).map_err(|_| format!("{url} is not UTF-8 text"))
 }
