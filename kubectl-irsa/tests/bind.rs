@@ -18,18 +18,8 @@ fn bind_creates_the_service_account_and_prints_its_trust_policy() {
     // The trust policy names the cluster's own issuer, discovered from the cluster; every
     // value in the commands is one shell word.
     let hostpath = DEFAULT_ISSUER.trim_start_matches("https://");
-    let policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "Federated": format!("arn:aws:iam::123456789012:oidc-provider/{hostpath}") },
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": { "StringEquals": {
-                format!("{hostpath}:sub"): "system:serviceaccount:shop:cart",
-                format!("{hostpath}:aud"): "sts.amazonaws.com",
-            }},
-        }],
-    });
+    let statement = common::web_identity_statement(hostpath, "system:serviceaccount:shop:cart");
+    let policy = common::trust_policy(vec![statement]);
     let pretty = serde_json::to_string_pretty(&policy).unwrap();
     let compact = serde_json::to_string(&policy).unwrap();
     assert_eq!(

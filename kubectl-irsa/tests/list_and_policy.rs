@@ -176,18 +176,8 @@ fn trust_policy_uses_the_current_cluster_issuer() {
         ROLE,
     ]);
     let hostpath = DEFAULT_ISSUER.trim_start_matches("https://");
-    let expected = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "Federated": format!("arn:aws:iam::123456789012:oidc-provider/{hostpath}") },
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": { "StringEquals": {
-                format!("{hostpath}:sub"): "system:serviceaccount:shop:cart",
-                format!("{hostpath}:aud"): "sts.amazonaws.com",
-            }},
-        }],
-    });
+    let statement = common::web_identity_statement(hostpath, "system:serviceaccount:shop:cart");
+    let expected = common::trust_policy(vec![statement]);
     let pretty = serde_json::to_string_pretty(&expected).unwrap();
     assert_eq!(run.ok().stdout, format!("{pretty}\n"));
     assert_eq!(run.stderr, "");
@@ -223,37 +213,18 @@ fn trust_policy_works_offline_and_merges_from_stdin() {
     assert_eq!(output.code, 0, "{}", output.stderr);
     // ec2 kept first; per cluster one StringEquals statement and one whose :sub pattern is
     // under StringLike (its :aud stays an exact match).
-    let statement = |hostpath: &str, sub: &str| {
-        let (sub_key, aud_key) = (format!("{hostpath}:sub"), format!("{hostpath}:aud"));
-        let condition = if sub.contains('*') {
-            serde_json::json!({
-                "StringLike": { sub_key: sub },
-                "StringEquals": { aud_key: "sts.amazonaws.com" },
-            })
-        } else {
-            serde_json::json!({ "StringEquals": { sub_key: sub, aud_key: "sts.amazonaws.com" } })
-        };
-        serde_json::json!({
-            "Effect": "Allow",
-            "Principal": { "Federated": format!("arn:aws:iam::123456789012:oidc-provider/{hostpath}") },
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": condition,
-        })
-    };
+    let statement = common::web_identity_statement;
     let (eks, kind) = (
         "oidc.eks.us-west-2.amazonaws.com/id/A",
         "issuer.example.com/kind",
     );
-    let expected = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            { "Effect": "Allow", "Principal": { "Service": "ec2.amazonaws.com" }, "Action": "sts:AssumeRole" },
-            statement(eks, "system:serviceaccount:shop:cart"),
-            statement(eks, "system:serviceaccount:team-*:*"),
-            statement(kind, "system:serviceaccount:shop:cart"),
-            statement(kind, "system:serviceaccount:team-*:*"),
-        ],
-    });
+    let expected = common::trust_policy(vec![
+        serde_json::json!({ "Effect": "Allow", "Principal": { "Service": "ec2.amazonaws.com" }, "Action": "sts:AssumeRole" }),
+        statement(eks, "system:serviceaccount:shop:cart"),
+        statement(eks, "system:serviceaccount:team-*:*"),
+        statement(kind, "system:serviceaccount:shop:cart"),
+        statement(kind, "system:serviceaccount:team-*:*"),
+    ]);
     let pretty = serde_json::to_string_pretty(&expected).unwrap();
     assert_eq!(output.stdout, format!("{pretty}\n"));
 }

@@ -123,3 +123,28 @@ pub fn env(container: &Value, name: &str) -> Option<String> {
         .as_str()
         .map(String::from)
 }
+
+/// The statement that lets `sub` of the issuer at `hostpath` assume a role of account
+/// 123456789012, as eksctl writes it: a pattern under StringLike, the audience always exact.
+pub fn web_identity_statement(hostpath: &str, sub: &str) -> Value {
+    let (sub_key, aud_key) = (format!("{hostpath}:sub"), format!("{hostpath}:aud"));
+    let condition = if sub.contains(['*', '?']) {
+        serde_json::json!({
+            "StringLike": { sub_key: sub },
+            "StringEquals": { aud_key: "sts.amazonaws.com" },
+        })
+    } else {
+        serde_json::json!({ "StringEquals": { sub_key: sub, aud_key: "sts.amazonaws.com" } })
+    };
+    serde_json::json!({
+        "Effect": "Allow",
+        "Principal": { "Federated": format!("arn:aws:iam::123456789012:oidc-provider/{hostpath}") },
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": condition,
+    })
+}
+
+/// A trust policy document of `statements`.
+pub fn trust_policy(statements: Vec<Value>) -> Value {
+    serde_json::json!({ "Version": "2012-10-17", "Statement": statements })
+}
