@@ -14,7 +14,6 @@ mod oidc;
 mod output;
 mod progress;
 mod shell;
-mod sidecar;
 mod trust_policy;
 mod verdict;
 

@@ -12,11 +12,11 @@ use super::input::read_manifests;
 use crate::binding::{Binding, Keys};
 use crate::cli::InjectArgs;
 use crate::error::{Error, Result};
+use crate::injection::sidecar::{self, Sidecar};
 use crate::injection::{self, Injection};
 use crate::kube_api::{Cluster, ConnectOptions};
 use crate::manifests::{self, PodSite, Visit};
 use crate::output::Output;
-use crate::sidecar::{self, Sidecar};
 
 pub async fn run(args: &InjectArgs, out: Output) -> Result<ExitCode> {
     check_serve(args)?;

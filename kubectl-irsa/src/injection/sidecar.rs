@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::injection::{TOKEN_FILE_ENV, VOLUME as TOKEN_VOLUME, array};
+use super::{TOKEN_FILE_ENV, VOLUME as TOKEN_VOLUME, array};
 
 /// The sidecar's container name.
 pub const NAME: &str = "irsa-credentials";

@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::sidecar::{self, Sidecar};
+pub mod sidecar;
+
+use sidecar::Sidecar;
 
 pub const VOLUME: &str = "aws-iam-token";
 pub const MOUNT_PATH: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount";
