@@ -72,7 +72,7 @@ pub fn create(path: &Path) -> Result<String, AuthTokenError> {
         path: path.display().to_string(),
         source,
     };
-    let token = random_token().map_err(failed)?;
+    let token = random_hex::<TOKEN_BYTES>().map_err(failed)?;
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -84,10 +84,11 @@ pub fn create(path: &Path) -> Result<String, AuthTokenError> {
     Ok(token)
 }
 
-fn random_token() -> Result<String, std::io::Error> {
-    let mut bytes = [0u8; TOKEN_BYTES];
+/// `N` random bytes from the kernel, as hex: a token no one can guess.
+pub fn random_hex<const N: usize>() -> Result<String, std::io::Error> {
+    let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(irsa_sts::hex(&bytes))
 }
 
 #[cfg(test)]

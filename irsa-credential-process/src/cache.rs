@@ -28,13 +28,7 @@ impl CacheKey {
             digest.update((part.len() as u64).to_le_bytes());
             digest.update(part.as_bytes());
         }
-        CacheKey(
-            digest
-                .finalize()
-                .iter()
-                .map(|byte| format!("{byte:02x}"))
-                .collect(),
-        )
+        CacheKey(irsa_sts::hex(&digest.finalize()))
     }
 
     fn file_stem(&self) -> &str {

@@ -42,11 +42,7 @@ pub struct Sessions {
 
 impl Sessions {
     fn issue(&self, ttl: Duration) -> Option<String> {
-        let token = {
-            let mut bytes = [0u8; 24];
-            getrandom::fill(&mut bytes).ok()?;
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        };
+        let token = crate::auth_token::random_hex::<24>().ok()?;
         let now = Instant::now();
         let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
         tokens.retain(|_, expiry| *expiry > now);
