@@ -14,6 +14,7 @@ mod oidc;
 mod output;
 mod progress;
 mod shell;
+mod test_pod;
 mod trust_policy;
 mod verdict;
 

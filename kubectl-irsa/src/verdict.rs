@@ -12,8 +12,11 @@ pub enum Verdict {
     },
     /// A user command exited 0 (its output is not an identity to check).
     CommandSucceeded,
-    /// STS answered with this code; `line` is the log line that says so.
+    /// STS refused the token exchange with this code; `line` is the log line that says so.
     Refused { code: String, line: String },
+    /// The pod had credentials, but the user's command was denied by the role's permissions
+    /// (`line` names the operation).
+    CommandDenied { line: String },
     /// The pod assumed another role (or none: the node's role, for instance).
     WrongIdentity { assumed_arn: String },
     /// The container failed without a known STS error.
@@ -23,20 +26,13 @@ pub enum Verdict {
 /// Judges the logs of a pod whose container exited with `succeeded`; `identity_command` says
 /// whether the pod ran the default `aws sts get-caller-identity`.
 pub fn judge(logs: &str, succeeded: bool, identity_command: bool, role: &RoleArn) -> Verdict {
-    for code in [
-        "AccessDenied",
-        "InvalidIdentityToken",
-        "ExpiredTokenException",
-        "IDPRejectedClaim",
-        "IDPCommunicationError",
-        "RegionDisabledException",
-    ] {
-        if let Some(line) = logs.lines().find(|line| line.contains(code)) {
-            return Verdict::Refused {
-                code: code.into(),
-                line: line.trim().to_string(),
-            };
-        }
+    if let Some(refused) = exchange_refused(logs, identity_command) {
+        return refused;
+    }
+    if !succeeded && let Some(line) = logs.lines().find(|line| line.contains("AccessDenied")) {
+        return Verdict::CommandDenied {
+            line: line.trim().to_string(),
+        };
     }
     if succeeded && !identity_command {
         return Verdict::CommandSucceeded;
@@ -66,6 +62,41 @@ pub fn judge(logs: &str, succeeded: bool, identity_command: bool, role: &RoleArn
             .trim()
             .to_string(),
     }
+}
+
+/// Error codes only the token exchange returns.
+const EXCHANGE_CODES: [&str; 5] = [
+    "InvalidIdentityToken",
+    "ExpiredTokenException",
+    "IDPRejectedClaim",
+    "IDPCommunicationError",
+    "RegionDisabledException",
+];
+
+/// The refusal of AssumeRoleWithWebIdentity in the logs. `AccessDenied` is the exchange's only
+/// when the line names it (botocore: "when calling the AssumeRoleWithWebIdentity operation",
+/// the Go SDK: "WebIdentityErr"), or when the command is `get-caller-identity`, which no policy
+/// can deny; otherwise it is the user's command being denied.
+fn exchange_refused(logs: &str, identity_command: bool) -> Option<Verdict> {
+    let refused = |code: &str, line: &str| Verdict::Refused {
+        code: code.into(),
+        line: line.trim().to_string(),
+    };
+    for code in EXCHANGE_CODES {
+        if let Some(line) = logs.lines().find(|line| line.contains(code)) {
+            return Some(refused(code, line));
+        }
+    }
+    // The Go SDK says WebIdentityErr on the line before "caused by: AccessDenied".
+    let names_exchange =
+        |line: &str| line.contains("AssumeRoleWithWebIdentity") || line.contains("WebIdentityErr");
+    let lines: Vec<&str> = logs.lines().collect();
+    (0..lines.len())
+        .filter(|&i| lines[i].contains("AccessDenied"))
+        .find(|&i| {
+            identity_command || names_exchange(lines[i]) || (i > 0 && names_exchange(lines[i - 1]))
+        })
+        .map(|i| refused("AccessDenied", lines[i]))
 }
 
 /// The `Arn` of `aws sts get-caller-identity --output json` in the logs.
@@ -113,6 +144,27 @@ mod tests {
         assert!(
             matches!(judge("x (InvalidIdentityToken) y", false, true, &role()), Verdict::Refused { code, .. } if code == "InvalidIdentityToken")
         );
+    }
+
+    #[test]
+    fn a_denied_command_is_not_a_refused_exchange() {
+        let s3 = "\nAn error occurred (AccessDenied) when calling the ListBuckets operation: Access Denied\n";
+        assert_eq!(
+            judge(s3, false, false, &role()),
+            Verdict::CommandDenied {
+                line: "An error occurred (AccessDenied) when calling the ListBuckets operation: Access Denied".into()
+            }
+        );
+        let exchange = "An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity operation: Not authorized to perform sts:AssumeRoleWithWebIdentity";
+        assert!(matches!(
+            judge(exchange, false, false, &role()),
+            Verdict::Refused { code, .. } if code == "AccessDenied"
+        ));
+        let go = "WebIdentityErr: failed to retrieve credentials\ncaused by: AccessDenied: Not authorized";
+        assert!(matches!(
+            judge(go, false, false, &role()),
+            Verdict::Refused { .. }
+        ));
     }
 
     #[test]

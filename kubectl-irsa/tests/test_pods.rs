@@ -19,7 +19,7 @@ fn bound_cluster(webhook: bool) -> Cluster {
 }
 
 fn test(cluster: &Cluster, script: PodScript, extra: &[&str]) -> Run {
-    cluster.fake.script_next_pod(script);
+    cluster.fake.set_default_pod_script(script);
     cluster.run(&[&["test", "cart", "-n", "shop", "--timeout", "20s"], extra].concat())
 }
 
@@ -126,7 +126,13 @@ fn without_the_webhook_it_fails_and_inject_fixes_it() {
             .any(|e| e["name"] == "AWS_WEB_IDENTITY_TOKEN_FILE"
                 && e["value"] == "/var/run/secrets/eks.amazonaws.com/serviceaccount/token")
     );
-    let mount = &pod["spec"]["containers"][0]["volumeMounts"][0];
+    let mount = pod["spec"]["containers"][0]["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "aws-iam-token")
+        .unwrap()
+        .clone();
     assert_eq!(
         mount["mountPath"],
         "/var/run/secrets/eks.amazonaws.com/serviceaccount"
@@ -188,31 +194,49 @@ fn another_identity_is_not_a_pass() {
 #[test]
 fn image_pull_errors_and_pending_and_timeouts_are_named() {
     let cluster = bound_cluster(true);
+    // The kubelet retries ErrImagePull; once it backs off, waiting longer cannot help.
     let run = test(
         &cluster,
-        PodScript::stuck_pending(Some("ErrImagePull")),
+        PodScript::stuck_pending(Some("ImagePullBackOff")),
         &[],
     );
-    assert!(
-        run.stdout.contains(
-            "FAIL: image public.ecr.aws/aws-cli/aws-cli:latest cannot be pulled (ErrImagePull)"
-        ),
-        "{}",
-        run.stdout
+    let pod = deleted_pods(&cluster).pop().unwrap();
+    let image = "public.ecr.aws/aws-cli/aws-cli:2.22.0";
+    assert_eq!(
+        run.stdout,
+        format!(
+            "FAIL: pod/{pod}: image {image} cannot be pulled (ImagePullBackOff: Back-off pulling image \"{image}\"): check its name and that the nodes can reach its registry (or pass --image, and --image-pull-secret for a private registry)\n"
+        )
+    );
+    assert_eq!(run.code, 1);
+
+    cluster
+        .fake
+        .set_default_pod_script(PodScript::stuck_pending(Some("ErrImagePull")));
+    let run = cluster.run(&["test", "cart", "-n", "shop", "--timeout", "1s"]);
+    let pod = deleted_pods(&cluster).pop().unwrap();
+    assert_eq!(
+        run.stdout,
+        format!(
+            "FAIL: pod/{pod} was still Pending after 1s: image {image} cannot be pulled (ErrImagePull: Back-off pulling image \"{image}\"): check its name and that the nodes can reach its registry (or pass --image, and --image-pull-secret for a private registry)\n"
+        )
     );
 
-    cluster.fake.script_next_pod(PodScript::stuck_pending(None));
+    cluster
+        .fake
+        .set_default_pod_script(PodScript::stuck_pending(None));
     let run = cluster.run(&["test", "cart", "-n", "shop", "--timeout", "1s"]);
-    assert!(
-        run.stdout
-            .contains("was still Pending (ContainerCreating) after 1s"),
-        "{}",
-        run.stdout
+    let pod = deleted_pods(&cluster).pop().unwrap();
+    assert_eq!(
+        run.stdout,
+        format!(
+            "FAIL: pod/{pod} was still Pending after 1s: the container is waiting (ContainerCreating)\n"
+        )
     );
 
     let mut forever = PodScript::succeeds("");
     forever.phases = vec![PodPhase::Pending, PodPhase::Running];
-    cluster.fake.script_next_pod(forever);
+    cluster.fake.set_default_pod_script(forever);
     let run = cluster.run(&["test", "cart", "-n", "shop", "--timeout", "1s"]);
     assert_eq!(run.code, 1);
     assert!(
@@ -220,7 +244,7 @@ fn image_pull_errors_and_pending_and_timeouts_are_named() {
         "{}",
         run.stdout
     );
-    assert_eq!(deleted_pods(&cluster).len(), 3, "every test pod is deleted");
+    assert_eq!(deleted_pods(&cluster).len(), 4, "every test pod is deleted");
 }
 
 #[test]
@@ -262,7 +286,9 @@ fn unbound_service_accounts_and_bad_timeouts_fail_before_any_pod() {
 #[test]
 fn ctrl_c_deletes_the_pod() {
     let cluster = bound_cluster(true);
-    cluster.fake.script_next_pod(PodScript::stuck_pending(None));
+    cluster
+        .fake
+        .set_default_pod_script(PodScript::stuck_pending(None));
     let child = cluster
         .plugin(&["test", "cart", "-n", "shop"])
         .stdout(std::process::Stdio::piped())

@@ -181,22 +181,18 @@ fn exec_export_prints_lines_for_eval_and_exit_codes_pass_through() {
         "--region",
         "eu-west-1",
     ]);
-    let lines = run.ok().stdout.clone();
     let issued = &sts.issued()[0];
-    assert!(
-        lines.contains(&format!(
-            "export AWS_ACCESS_KEY_ID='{}'\n",
-            issued.access_key_id
-        )),
-        "{lines}"
-    );
-    assert!(lines.contains(&format!(
-        "export AWS_SECRET_ACCESS_KEY='{}'\n",
-        issued.secret_access_key
-    )));
-    assert!(
-        lines.ends_with("export AWS_REGION='eu-west-1'\n"),
-        "{lines}"
+    assert_eq!(
+        run.ok().stdout,
+        format!(
+            "export AWS_ACCESS_KEY_ID='{}'\n\
+             export AWS_SECRET_ACCESS_KEY='{}'\n\
+             export AWS_SESSION_TOKEN='{}'\n\
+             export AWS_CREDENTIAL_EXPIRATION='{}'\n\
+             export AWS_REGION='eu-west-1'\n\
+             export AWS_DEFAULT_REGION='eu-west-1'\n",
+            issued.access_key_id, issued.secret_access_key, issued.session_token, issued.expiration
+        )
     );
 
     let child = cluster.run(&[

@@ -108,8 +108,17 @@ pub struct TestArgs {
     pub name: String,
 
     /// The image to run; its default command is `aws sts get-caller-identity`.
-    #[arg(long, default_value = "public.ecr.aws/aws-cli/aws-cli:latest")]
+    #[arg(long, default_value = crate::test_pod::DEFAULT_IMAGE)]
     pub image: String,
+
+    /// A Secret to pull the image with (repeatable), for a private registry or mirror.
+    #[arg(long = "image-pull-secret", value_name = "NAME", value_parser = names::service_account)]
+    pub image_pull_secrets: Vec<String>,
+
+    /// JSON merged into the generated pod (a JSON merge patch, as kubectl run --overrides),
+    /// for what a platform requires: tolerations, node selectors, another user, more memory.
+    #[arg(long, value_name = "JSON", value_parser = parse_overrides)]
+    pub overrides: Option<serde_json::Value>,
 
     /// Add the token volume and env to the pod yourself, for clusters without the webhook.
     #[arg(long)]
@@ -123,7 +132,8 @@ pub struct TestArgs {
     #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = HumanDuration::positive)]
     pub timeout: HumanDuration,
 
-    /// AWS_DEFAULT_REGION in the pod [default: the role's partition's first region].
+    /// AWS_REGION and AWS_DEFAULT_REGION in the pod [default: the webhook's region, else the
+    /// role's partition's first region].
     #[arg(long)]
     pub region: Option<String>,
 
@@ -142,6 +152,17 @@ pub struct TestArgs {
     pub kube: KubeFlags,
 }
 
+/// `--overrides`: a JSON object.
+fn parse_overrides(text: &str) -> Result<serde_json::Value, String> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value) if value.is_object() => Ok(value),
+        Ok(_) => Err("give a JSON object, such as '{\"spec\":{\"tolerations\":[...]}}'".into()),
+        Err(e) => Err(format!(
+            "not JSON ({e}): give a JSON object to merge into the pod"
+        )),
+    }
+}
+
 const TEST_EXAMPLES: &str = "\
 Examples:
   # Run aws sts get-caller-identity in a pod as shop/cart and judge the answer
@@ -151,4 +172,7 @@ Examples:
   kubectl irsa test cart -n shop --inject
 
   # Any command, in any image that has it
-  kubectl irsa test cart -n shop --timeout 2m -- aws s3 ls s3://shop-assets";
+  kubectl irsa test cart -n shop --timeout 2m -- aws s3 ls s3://shop-assets
+
+  # On nodes that need a toleration
+  kubectl irsa test cart -n shop --overrides '{\"spec\":{\"tolerations\":[{\"key\":\"dedicated\",\"operator\":\"Exists\"}]}}'";

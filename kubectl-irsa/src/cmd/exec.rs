@@ -13,14 +13,15 @@ use crate::shell::single_quoted;
 pub async fn run(args: &ExecArgs, out: Output) -> Result<ExitCode> {
     let cluster = Cluster::connect(&args.kube.options()).await?;
     let identity = identity::assume(&cluster, &args.name, &args.sts.identity_options()).await?;
-    let region = ("AWS_REGION", identity.endpoint.region.clone());
+    // Both, as the webhook sets both: botocore and the AWS CLI v1 read only the second.
+    let region = identity.endpoint.region.clone();
+    let regions = [("AWS_REGION", &region), ("AWS_DEFAULT_REGION", &region)];
     if args.export {
-        out.print(&format!(
-            "{}export {}={}\n",
-            identity.credentials.export_lines(),
-            region.0,
-            single_quoted(&region.1)
-        ))?;
+        let mut lines = identity.credentials.export_lines();
+        for (name, value) in regions {
+            lines.push_str(&format!("export {name}={}\n", single_quoted(value)));
+        }
+        out.print(&lines)?;
         return Ok(ExitCode::SUCCESS);
     }
     let Some((program, rest)) = args.command.split_first() else {
@@ -32,7 +33,7 @@ pub async fn run(args: &ExecArgs, out: Output) -> Result<ExitCode> {
     let source = Command::new(program)
         .args(rest)
         .envs(identity.credentials.environment())
-        .env(region.0, region.1)
+        .envs(regions)
         .env_remove("AWS_PROFILE")
         .exec();
     Err(Error::Exec {

@@ -13,7 +13,7 @@ pub use connect::{ConnectError, ConnectOptions};
 use std::collections::HashMap;
 
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
+use k8s_openapi::api::core::v1::{Event, Namespace, Pod, ServiceAccount};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde::de::DeserializeOwned;
 
@@ -157,6 +157,34 @@ impl Cluster {
                 .push(pod);
         }
         Ok(groups)
+    }
+
+    /// The events about the pod `name` of the current namespace, oldest first (as `kubectl
+    /// describe pod` shows them).
+    pub async fn pod_events(&self, name: &str) -> Result<Vec<Event>, KubeError> {
+        let scope = Scope::Namespace(self.namespace.clone());
+        let params = ListParams::default().fields(&format!(
+            "involvedObject.kind=Pod,involvedObject.name={name}"
+        ));
+        let mut events = self
+            .api::<Event>(&scope)
+            .list(&params)
+            .await
+            .map_err(|e| KubeError::new(Call::on::<Event>("list", scope, None), e))?
+            .items;
+        events.sort_by_key(|e| e.last_timestamp.clone().map(|t| t.0));
+        Ok(events)
+    }
+
+    /// The current namespace's object; `None` when it does not exist.
+    pub async fn namespace_object(&self) -> Result<Option<Namespace>, KubeError> {
+        let name = self.namespace.as_str();
+        Api::<Namespace>::all(self.client.clone())
+            .get_opt(name)
+            .await
+            .map_err(|e| {
+                KubeError::new(Call::on::<Namespace>("get", Scope::Cluster, Some(name)), e)
+            })
     }
 
     /// What the cluster answers at a non-resource `path` (as `kubectl get --raw`).

@@ -1,29 +1,66 @@
 //! `kubectl irsa test`: run a short-lived pod as the ServiceAccount and report whether it got the
 //! role, naming the broken link when it did not.
 
-mod pod;
+mod judge;
 mod wait;
 
 use std::process::ExitCode;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams};
-use time::OffsetDateTime;
+use serde_json::Value;
 
-use irsa_sts::{Claims, ExplainContext, RoleArn, StsError};
+use irsa_sts::RoleArn;
 
 use crate::binding::{Binding, Keys};
 use crate::cli::TestArgs;
 use crate::error::{Error, Result};
 use crate::injection::Injection;
-use crate::kube_api::{Cluster, DryRun};
+use crate::kube_api::{Cluster, DryRun, KubeError, Scope};
 use crate::output::Output;
 use crate::progress::Progress;
-use crate::verdict::{self, Verdict};
+use crate::test_pod::{self, Credentials, PodPlan};
 use wait::Ending;
 
 pub async fn run(args: &TestArgs, out: Output) -> Result<ExitCode> {
     let cluster = Cluster::connect(&args.kube.options()).await?;
+    let (binding, role) = bound_role(&cluster, args).await?;
+    let pod = prepare(&cluster, args, &role, &binding).await?;
+    let created = cluster.create(&pod, DryRun::None).await.map_err(refused)?;
+    let name = created.metadata.name.clone().unwrap_or_default();
+    let credentials = test_pod::credentials(&created);
+    let progress = Progress::start(&format!("pod/{name} created"), out);
+    let ending = tokio::select! {
+        ending = watch(&cluster, &name, args, credentials, &progress) => Some(ending?),
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    progress.finish();
+    clean_up(&cluster, &name, args.keep, out).await;
+    let Some(ending) = ending else {
+        let left = if args.keep { "kept" } else { "deleted" };
+        return Err(Error::Interrupted(format!(
+            "interrupted; pod/{name} {left}"
+        )));
+    };
+    let context = judge::Context {
+        cluster: &cluster,
+        args,
+        role: &role,
+        binding: &binding,
+        pod: &created,
+        credentials,
+    };
+    let (passed, line) = judge::verdict(&context, ending).await;
+    out.line(line)?;
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The ServiceAccount's binding and its role.
+async fn bound_role(cluster: &Cluster, args: &TestArgs) -> Result<(Binding, RoleArn)> {
     let what = format!("serviceaccount {}/{}", cluster.namespace, args.name);
     let keys = Keys::new(&args.prefix.annotation_prefix);
     let account = cluster
@@ -39,165 +76,132 @@ pub async fn run(args: &TestArgs, out: Output) -> Result<ExitCode> {
             cluster.namespace
         )));
     };
-    let role = role?;
-    let created = cluster
-        .create(&test_pod(args, &role, &binding)?, DryRun::None)
-        .await?;
-    let name = created.metadata.name.clone().unwrap_or_default();
-    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    let progress = Progress::start(&format!("pod/{name} created"), out);
-    let ending = tokio::select! {
-        ending = watch(&pods, &cluster.namespace, &created, args, &progress) => Some(ending?),
-        _ = tokio::signal::ctrl_c() => None,
-    };
-    progress.finish();
-    clean_up(&pods, &name, &cluster.namespace, args.keep, out).await;
-    let Some(ending) = ending else {
-        let left = if args.keep { "kept" } else { "deleted" };
-        return Err(Error::Interrupted(format!(
-            "interrupted; pod/{name} {left}"
-        )));
-    };
-    let failure = match ending {
-        Watched::NotInjected => format!(
-            "the pod identity webhook did not inject AWS_WEB_IDENTITY_TOKEN_FILE into pod/{name}: check that it runs (kubectl get mutatingwebhookconfigurations) and watches the {} annotations, or run with --inject to add the token volume and env yourself",
-            args.prefix.annotation_prefix
-        ),
-        Watched::Ended(Ending::Finished { succeeded, logs }) => {
-            let judged = verdict::judge(&logs, succeeded, args.command.is_empty(), &role);
-            match pass_or_failure(judged, &cluster, args, &role, &binding, &name).await {
-                Ok(pass) => {
-                    out.line(pass)?;
-                    return Ok(ExitCode::SUCCESS);
-                }
-                Err(failure) => failure,
-            }
-        }
-        Watched::Ended(ending) => not_finished(ending, args, &name),
-    };
-    out.line(format_args!("FAIL: {failure}"))?;
-    Ok(ExitCode::FAILURE)
+    Ok((binding.clone(), role?))
 }
 
-fn test_pod(args: &TestArgs, role: &RoleArn, binding: &Binding) -> Result<Pod> {
-    let region = args
-        .region
-        .clone()
-        .unwrap_or_else(|| role.partition().default_region().to_string());
-    let pod = pod::build(&pod::PodPlan {
+/// The pod to create: the namespace's user, the region unless the webhook gives one, the
+/// webhook's additions with --inject, then --overrides.
+async fn prepare(
+    cluster: &Cluster,
+    args: &TestArgs,
+    role: &RoleArn,
+    binding: &Binding,
+) -> Result<Pod> {
+    // OpenShift assigns each namespace a uid range; elsewhere any non-root uid does.
+    let uid = match cluster.namespace_object().await {
+        Ok(Some(namespace)) => namespace
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(test_pod::namespace_uid),
+        _ => None,
+    };
+    let mut plan = PodPlan {
         service_account: &args.name,
         image: &args.image,
         command: &args.command,
-        region: &region,
-    });
-    if !args.inject {
-        return Ok(pod);
-    }
-    let injection = Injection {
+        region: args.region.as_deref(),
+        uid: uid.unwrap_or(test_pod::DEFAULT_UID),
+        image_pull_secrets: &args.image_pull_secrets,
+    };
+    let injection = args.inject.then(|| Injection {
         role_arn: role.to_string(),
         audience: binding.audience.clone(),
         expiration_seconds: binding.token_expiration,
         sts_regional_endpoints: binding.sts_regional_endpoints,
         credential_process: false,
         serve: None,
-    };
-    pod::with_injection(pod, &injection)
+    });
+    let overrides = args.overrides.as_ref();
+    if plan.region.is_none() {
+        let webhook_region =
+            !args.inject && webhook_gives_region(cluster, &plan, overrides).await?;
+        if !webhook_region {
+            plan.region = Some(role.partition().default_region());
+        }
+    }
+    pod_from(&plan, overrides, injection.as_ref())
+}
+
+/// The pod, with --inject's additions and --overrides merged into its JSON form.
+fn pod_from(
+    plan: &PodPlan<'_>,
+    overrides: Option<&Value>,
+    injection: Option<&Injection>,
+) -> Result<Pod> {
+    let mut value = serde_json::to_value(test_pod::build(plan)).map_err(|e| Error::Internal {
+        what: "cannot build the test pod",
+        detail: e.to_string(),
+    })?;
+    if let Some(injection) = injection {
+        test_pod::with_injection(&mut value, injection);
+    }
+    if let Some(overrides) = overrides {
+        test_pod::merge(&mut value, overrides);
+    }
+    serde_json::from_value::<Pod>(value)
+        .map_err(|e| Error::Usage(format!("--overrides do not make a pod: {e}")))
+}
+
+/// Whether the webhook adds AWS_REGION itself (it does when it runs with a region and the
+/// container sets none): asked with a server-side dry run, which runs admission as a create
+/// does, so that the test pod calls the STS endpoint the workloads call.
+async fn webhook_gives_region(
+    cluster: &Cluster,
+    plan: &PodPlan<'_>,
+    overrides: Option<&Value>,
+) -> Result<bool> {
+    let pod = pod_from(plan, overrides, None)?;
+    let admitted = cluster
+        .create(&pod, DryRun::Server)
+        .await
+        .map_err(refused)?;
+    Ok(["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .any(|name| test_pod::env_value(&admitted, name).is_some()))
+}
+
+/// A refused create: admission (Pod Security, a quota, a webhook) is fixed by changing the pod.
+fn refused(error: KubeError) -> Error {
+    if error.is_forbidden() && !error.is_rbac_denial() {
+        return Error::Hinted {
+            hint: "change the test pod with --overrides (a JSON merge into it), or run the test in another namespace".into(),
+            source: error,
+        };
+    }
+    Error::Kube(error)
 }
 
 /// How watching the pod ended.
-enum Watched {
+pub enum Watched {
     NotInjected,
     Ended(Ending),
 }
 
 async fn watch(
-    pods: &Api<Pod>,
-    namespace: &str,
-    created: &Pod,
+    cluster: &Cluster,
+    name: &str,
     args: &TestArgs,
+    credentials: Credentials,
     progress: &Progress,
 ) -> Result<Watched> {
-    if !args.inject && !pod::injected(created) {
+    if !args.inject && credentials == Credentials::None {
         return Ok(Watched::NotInjected);
     }
-    let name = created.metadata.name.as_deref().unwrap_or_default();
-    let ending = wait::wait(pods, namespace, name, args.timeout.get(), progress).await?;
+    let ending = wait::wait(cluster, name, args.timeout.get(), progress).await?;
     Ok(Watched::Ended(ending))
 }
 
-async fn clean_up(pods: &Api<Pod>, name: &str, namespace: &str, keep: bool, out: Output) {
+async fn clean_up(cluster: &Cluster, name: &str, keep: bool, out: Output) {
+    let namespace = &cluster.namespace;
     if keep {
         out.status(format_args!(
             "pod/{name} kept (delete it with kubectl delete pod {name} -n {namespace})"
         ));
-    } else if let Err(error) = pods.delete(name, &DeleteParams::default()).await {
+        return;
+    }
+    let pods: Api<Pod> = cluster.api(&Scope::Namespace(namespace.clone()));
+    if let Err(error) = pods.delete(name, &DeleteParams::default()).await {
         out.warn(format_args!("cannot delete pod/{name}: {error}"));
-    }
-}
-
-/// The failure of a pod that never finished.
-fn not_finished(ending: Ending, args: &TestArgs, name: &str) -> String {
-    match ending {
-        Ending::ImagePull(reason) => format!(
-            "image {} cannot be pulled ({reason}): check its name and that the nodes can reach its registry, or pass --image",
-            args.image
-        ),
-        Ending::PendingTooLong(reason) => format!(
-            "pod/{name} was still Pending ({reason}) after {}: check kubectl describe pod for scheduling or volume problems",
-            args.timeout
-        ),
-        Ending::TimedOut | Ending::Finished { .. } => format!(
-            "pod/{name} did not finish within {} (raise --timeout)",
-            args.timeout
-        ),
-    }
-}
-
-/// The PASS line, or the failure explained.
-async fn pass_or_failure(
-    judged: Verdict,
-    cluster: &Cluster,
-    args: &TestArgs,
-    role: &RoleArn,
-    binding: &Binding,
-    name: &str,
-) -> std::result::Result<String, String> {
-    let what = format!("serviceaccount {}/{}", cluster.namespace, args.name);
-    match judged {
-        Verdict::Pass {
-            assumed_arn,
-            account,
-        } => Ok(format!(
-            "PASS: {what} assumes {role} (account {account}) as {assumed_arn}"
-        )),
-        Verdict::CommandSucceeded => Ok(format!(
-            "PASS: the command succeeded in pod/{name} as {what}"
-        )),
-        Verdict::Refused { code, line } => {
-            let claims = Claims {
-                iss: cluster.issuer().await.ok(),
-                sub: Some(format!(
-                    "system:serviceaccount:{}:{}",
-                    cluster.namespace, args.name
-                )),
-                aud: vec![binding.audience.clone()],
-                exp: None,
-            };
-            let context = ExplainContext {
-                role_arn: role,
-                claims: Some(&claims),
-                token_source: "the pod's projected token",
-                now: OffsetDateTime::now_utc(),
-            };
-            let error = StsError::Refused {
-                code,
-                message: line,
-            };
-            Err(irsa_sts::explain(&error, &context))
-        }
-        Verdict::WrongIdentity { assumed_arn } => Err(format!(
-            "the pod ran as {assumed_arn}, not as {role}: the SDK took credentials from elsewhere (the node's role?); check that the token is mounted and that the SDK supports web identity"
-        )),
-        Verdict::Failed { last_line } => Err(format!("pod/{name} failed: {last_line}")),
     }
 }

@@ -1,5 +1,6 @@
-//! Waiting for the test pod: poll its status until it ends, cannot start, or time runs out,
-//! and stream its logs meanwhile.
+//! Waiting for the test pod: poll it until the test container ends, cannot start, or time runs
+//! out, and stream the test container's logs meanwhile. Other containers (a mesh's sidecar)
+//! may run on: the verdict is the test container's.
 
 use std::time::{Duration, Instant};
 
@@ -8,87 +9,138 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, LogParams};
 
 use crate::error::Result;
-use crate::kube_api::{Call, KubeError, Scope};
+use crate::kube_api::{Call, Cluster, KubeError, Scope};
 use crate::progress::Progress;
+use crate::test_pod::CONTAINER;
+use crate::test_pod::outcome::{self, Outcome, Stuck};
 
 const POLL: Duration = Duration::from_millis(250);
-const IMAGE_PULL_ERRORS: [&str; 4] = [
-    "ErrImagePull",
-    "ImagePullBackOff",
-    "InvalidImageName",
-    "ErrImageNeverPull",
-];
 
 /// How the wait for the pod ended.
 pub enum Ending {
-    ImagePull(String),
-    PendingTooLong(String),
+    /// Waiting longer cannot help (an image that cannot be pulled, a container that cannot be
+    /// created).
+    Stuck(Stuck),
+    /// Still pending at the deadline, for this reason.
+    PendingTooLong(Stuck),
+    InitFailed {
+        container: String,
+        exit_code: i32,
+        reason: String,
+    },
+    /// Still running at the deadline.
     TimedOut,
-    Finished { succeeded: bool, logs: String },
+    Finished {
+        exit_code: i32,
+        reason: String,
+        logs: String,
+    },
 }
 
-/// The phase and the first container's waiting reason.
-fn observe(pod: Pod) -> (String, String) {
-    let status = pod.status.unwrap_or_default();
-    let phase = status.phase.unwrap_or_else(|| "Pending".into());
-    let reason = status
-        .container_statuses
-        .iter()
-        .flatten()
-        .find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone())
-        .unwrap_or_default();
-    (phase, reason)
-}
-
-/// Polls `name` until it ends, cannot start, or `timeout` passes.
+/// Polls the pod `name` until the test container ends, cannot start, or `timeout` passes.
 pub async fn wait(
-    pods: &Api<Pod>,
-    namespace: &str,
+    cluster: &Cluster,
     name: &str,
     timeout: Duration,
     progress: &Progress,
 ) -> Result<Ending> {
+    let pods: Api<Pod> = cluster.api(&Scope::Namespace(cluster.namespace.clone()));
     let deadline = Instant::now() + timeout;
     let mut logs: Option<LogStream> = None;
     loop {
         let pod = pods.get(name).await.map_err(|e| {
-            let call = Call::on::<Pod>("get", Scope::Namespace(namespace.into()), Some(name));
-            KubeError::new(call, e)
+            let scope = Scope::Namespace(cluster.namespace.clone());
+            KubeError::new(Call::on::<Pod>("get", scope, Some(name)), e)
         })?;
-        let (phase, reason) = observe(pod);
-        let shown = if reason.is_empty() {
-            String::new()
-        } else {
-            format!(" ({reason})")
-        };
-        progress.update(&format!("pod/{name}: {phase}{shown}"));
-        if IMAGE_PULL_ERRORS.contains(&reason.as_str()) {
-            return Ok(Ending::ImagePull(reason));
-        }
-        if phase == "Running" && logs.is_none() {
-            logs = Some(LogStream::follow(pods, name));
+        let seen = outcome::observe(&pod, &[]);
+        progress.update(&format!("pod/{name}: {}", shown(&pod, &seen)));
+        match seen {
+            Outcome::Terminated {
+                exit_code, reason, ..
+            } => {
+                let logs = final_logs(&pods, name, logs, progress).await?;
+                return Ok(Ending::Finished {
+                    exit_code,
+                    reason,
+                    logs,
+                });
+            }
+            Outcome::InitFailed {
+                container,
+                exit_code,
+                reason,
+            } => {
+                return Ok(Ending::InitFailed {
+                    container,
+                    exit_code,
+                    reason,
+                });
+            }
+            Outcome::Pending {
+                stuck,
+                final_: true,
+            } => return Ok(Ending::Stuck(stuck)),
+            Outcome::Running if logs.is_none() => logs = Some(LogStream::follow(&pods, name)),
+            _ => {}
         }
         if let Some(stream) = &mut logs {
             stream.print_new(progress)?;
         }
-        if phase == "Succeeded" || phase == "Failed" {
-            let logs = final_logs(pods, name, logs, progress).await?;
-            let succeeded = phase == "Succeeded";
-            return Ok(Ending::Finished { succeeded, logs });
-        }
         if Instant::now() >= deadline {
-            return Ok(match phase.as_str() {
-                "Pending" if reason.is_empty() => Ending::PendingTooLong("no reason given".into()),
-                "Pending" => Ending::PendingTooLong(reason),
-                _ => Ending::TimedOut,
-            });
+            return at_deadline(cluster, &pod, name).await;
         }
         tokio::time::sleep(POLL).await;
     }
 }
 
-/// The whole log: the followed stream's, or, when the pod was never seen running (or the
-/// stream broke), the log read once and shown.
+/// The ending at the deadline: still running, or pending for the reason the status and the
+/// pod's events give.
+async fn at_deadline(cluster: &Cluster, pod: &Pod, name: &str) -> Result<Ending> {
+    if !matches!(outcome::observe(pod, &[]), Outcome::Pending { .. }) {
+        return Ok(Ending::TimedOut);
+    }
+    // Events are best effort: a user who may not list them still gets the status's reason.
+    let events = cluster.pod_events(name).await.unwrap_or_default();
+    match outcome::observe(pod, &events) {
+        Outcome::Pending { stuck, .. } => Ok(Ending::PendingTooLong(stuck)),
+        _ => Ok(Ending::TimedOut),
+    }
+}
+
+/// The pod's phase and the test container's state, for the progress line.
+fn shown(pod: &Pod, seen: &Outcome) -> String {
+    let phase = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.phase.clone())
+        .unwrap_or_else(|| "Pending".into());
+    match seen {
+        Outcome::Pending {
+            stuck: Stuck::ImagePull { reason, .. } | Stuck::Config { reason, .. },
+            ..
+        }
+        | Outcome::Pending {
+            stuck: Stuck::Waiting { reason, .. },
+            ..
+        } => format!("{phase} ({reason})"),
+        Outcome::Pending {
+            stuck: Stuck::Unschedulable(_),
+            ..
+        } => format!("{phase} (Unschedulable)"),
+        _ => phase,
+    }
+}
+
+fn log_params(follow: bool) -> LogParams {
+    LogParams {
+        container: Some(CONTAINER.into()),
+        follow,
+        ..LogParams::default()
+    }
+}
+
+/// The whole log: the followed stream's, or, when the container was never seen running (or
+/// the stream broke), the log read once and shown.
 async fn final_logs(
     pods: &Api<Pod>,
     name: &str,
@@ -101,7 +153,7 @@ async fn final_logs(
         return Ok(text);
     }
     let text = pods
-        .logs(name, &LogParams::default())
+        .logs(name, &log_params(false))
         .await
         .unwrap_or_default();
     for line in text.lines() {
@@ -110,7 +162,7 @@ async fn final_logs(
     Ok(text)
 }
 
-/// The container's log, followed in the background and printed line by line as it arrives.
+/// The test container's log, followed in the background and printed line by line.
 struct LogStream {
     lines: tokio::sync::mpsc::UnboundedReceiver<String>,
     task: tokio::task::JoinHandle<bool>,
@@ -123,11 +175,7 @@ impl LogStream {
         let pods = pods.clone();
         let name = name.to_string();
         let task = tokio::spawn(async move {
-            let params = LogParams {
-                follow: true,
-                ..LogParams::default()
-            };
-            let Ok(stream) = pods.log_stream(&name, &params).await else {
+            let Ok(stream) = pods.log_stream(&name, &log_params(true)).await else {
                 return false;
             };
             let mut stream = stream.lines();
