@@ -103,7 +103,7 @@ impl Error {
             | Error::Endpoint(_)
             | Error::Read { .. }
             | Error::NotServed { .. }
-            | Error::Issuer(IssuerError::NotServed(_)) => 2,
+            | Error::Issuer(IssuerError::NotServed(_) | IssuerError::Forbidden(_)) => 2,
             Error::Kube(error) if error.is_invalid() => 2,
             Error::Connect(ConnectError::Client(_)) => 1,
             Error::Connect(_) => 2,

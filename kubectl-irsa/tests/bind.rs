@@ -118,10 +118,11 @@ fn bind_on_an_existing_service_account_takes_three_requests() {
         .collect();
     assert_eq!(
         requests,
+        // Every read before the one write, so a user who may not read changes nothing.
         [
             "GET /api/v1/namespaces/shop/serviceaccounts/cart",
-            "PATCH /api/v1/namespaces/shop/serviceaccounts/cart",
             "GET /api/v1/namespaces/shop/pods",
+            "PATCH /api/v1/namespaces/shop/serviceaccounts/cart",
         ]
     );
     assert_eq!(
@@ -142,13 +143,27 @@ fn running_pods_are_counted_and_told_to_restart() {
         .fake
         .add_pod("shop", "other", "default", PodPhase::Running);
     let run = cluster.run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE]);
-    run.ok();
+    // Bare pods: no workload to restart.
+    assert_eq!(
+        run.ok().stderr,
+        "Warning: pod(s) cart-1, cart-2 use serviceaccount/cart and keep their old identity until they are re-created (no Deployment, StatefulSet or DaemonSet owns them)\n"
+    );
+}
+
+#[test]
+fn a_forbidden_pod_list_warns_and_still_binds() {
+    let cluster = Cluster::start();
+    cluster.fake.add_service_account("shop", "cart", &[]);
+    cluster.fake.deny("list", "pods");
+    let run = cluster.run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE]);
     assert!(
-        run.stderr.contains(
-            "2 pod(s) use serviceaccount/cart and keep their old identity until they restart"
-        ),
+        run.ok().stderr.starts_with("Warning: cannot tell which pods keep the old identity: cannot list pods in namespace shop: forbidden: "),
         "{}",
         run.stderr
+    );
+    assert_eq!(
+        cluster.annotations("shop", "cart")["eks.amazonaws.com/role-arn"],
+        ROLE
     );
 }
 
@@ -300,6 +315,8 @@ fn forbidden_and_missing_issuer_are_explained() {
     cluster
         .run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE])
         .fails(2, "pass its issuer with --issuer URL");
+    // The issuer is read before the write: the failure left the ServiceAccount as it was.
+    assert_eq!(cluster.annotations("shop", "cart"), serde_json::Value::Null);
 }
 
 #[test]

@@ -53,6 +53,11 @@ pub struct BindArgs {
     #[arg(long)]
     pub overwrite: bool,
 
+    /// When the binding changes, restart the Deployments, StatefulSets and DaemonSets whose
+    /// pods run as the ServiceAccount (as kubectl rollout restart), so they get the new role.
+    #[arg(long)]
+    pub restart: bool,
+
     /// The cluster's issuer URL [default: what the cluster serves at
     /// /.well-known/openid-configuration].
     #[arg(long, value_name = "URL")]
@@ -84,6 +89,9 @@ Examples:
 
   # The same role by name, with regional STS endpoints and 1-hour tokens
   kubectl irsa bind cart -n shop --role-name cart --account 123456789012 --sts-regional-endpoints --token-expiration 3600
+
+  # Move to another role and restart the workloads that use the ServiceAccount
+  kubectl irsa bind cart -n shop --role-arn arn:aws:iam::123456789012:role/cart-v2 --overwrite --restart
 
   # Show what would change without changing it
   kubectl irsa bind cart -n shop --role-arn arn:aws:iam::123456789012:role/cart --dry-run=server";

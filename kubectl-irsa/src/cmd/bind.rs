@@ -2,20 +2,45 @@
 
 use std::process::ExitCode;
 
-use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
+use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::api::ObjectMeta;
 
 use irsa_sts::{Partition, RoleArn};
 
-use crate::binding::{Keys, Plan, Request, plan};
+use crate::binding::{DEFAULT_AUDIENCE, Keys, Plan, Request, plan};
 use crate::cli::BindArgs;
 use crate::error::{Error, Result};
-use crate::kube_api::{Cluster, DryRun, Scope};
+use crate::kube_api::{Cluster, DISCOVERY_PATH, DryRun, Issuer};
 use crate::output::Output;
 use crate::shell::quote;
 use crate::trust_policy::{self, Grant};
 
 pub async fn run(args: &BindArgs, out: Output) -> Result<ExitCode> {
+    let request = request(args, out)?;
+    let keys = Keys::new(&args.prefix.annotation_prefix);
+    let wanted = request.annotations(&keys);
+    let audience = request.audience.as_deref().unwrap_or(DEFAULT_AUDIENCE);
+    let cluster = Cluster::connect(&args.kube.options()).await?;
+    // Everything bind reads comes before its one write: a user who may not read it changes
+    // nothing.
+    let existing = cluster.service_account(&args.name).await?;
+    let issuer = issuer(&cluster, args, existing.is_some(), audience, out).await?;
+    let pods = pods_using(&cluster, &args.name, out).await;
+    if annotate(&cluster, args, existing, &wanted, out).await? {
+        restart_or_warn(&cluster, args, pods, out).await?;
+    }
+    out.print(&trust_policy_advice(
+        &request.role_arn,
+        &issuer,
+        &cluster.namespace,
+        &args.name,
+        audience,
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What bind asks for, with warnings about values the webhook will change.
+fn request(args: &BindArgs, out: Output) -> Result<Request> {
     let role = role_arn(args)?;
     if let Some(warning) = args.issuer.as_ref().and_then(|issuer| issuer.warning()) {
         out.warn(warning);
@@ -26,33 +51,98 @@ pub async fn run(args: &BindArgs, out: Output) -> Result<ExitCode> {
             "--token-expiration {seconds} is below {floor}: the webhook raises it to {floor} seconds"
         ));
     }
-    let request = Request {
-        role_arn: role.clone(),
+    Ok(Request {
+        role_arn: role,
         audience: args.audience.clone(),
         sts_regional_endpoints: args.sts_regional_endpoints,
         token_expiration: args.token_expiration,
-    };
-    let wanted = request.annotations(&Keys::new(&args.prefix.annotation_prefix));
-    let cluster = Cluster::connect(&args.kube.options()).await?;
-    if annotate(&cluster, args, &wanted, out).await? {
-        warn_about_running_pods(&cluster, &args.name, out).await?;
+    })
+}
+
+/// `--issuer`, else the cluster's; where discovery is forbidden, a token's `iss` (of this
+/// ServiceAccount when it exists, else of the namespace's `default`).
+async fn issuer(
+    cluster: &Cluster,
+    args: &BindArgs,
+    exists: bool,
+    audience: &str,
+    out: Output,
+) -> Result<String> {
+    if let Some(issuer) = &args.issuer {
+        return Ok(issuer.to_string());
     }
-    let issuer = match &args.issuer {
-        Some(issuer) => issuer.to_string(),
-        None => cluster.issuer().await?,
+    let account = if exists {
+        args.name.as_str()
+    } else {
+        "default"
     };
-    let audience = request
-        .audience
-        .as_deref()
-        .unwrap_or(crate::binding::DEFAULT_AUDIENCE);
-    out.print(&trust_policy_advice(
-        &role,
-        &issuer,
-        &cluster.namespace,
-        &args.name,
-        audience,
-    ))?;
-    Ok(ExitCode::SUCCESS)
+    match cluster.issuer_or_token(account, audience).await? {
+        Issuer::Discovered(url) => Ok(url),
+        Issuer::FromToken(url) => {
+            out.note(format_args!(
+                "you may not read {DISCOVERY_PATH}, so the issuer is read from a token's iss: {url}"
+            ));
+            Ok(url)
+        }
+    }
+}
+
+/// The pods that run as the ServiceAccount; `None` (with a warning) when the user may not
+/// list pods, which only costs the restart advice.
+async fn pods_using(cluster: &Cluster, name: &str, out: Output) -> Option<Vec<ObjectMeta>> {
+    match cluster.pods_using(name).await {
+        Ok(pods) => Some(pods),
+        Err(error) => {
+            out.warn(format_args!(
+                "cannot tell which pods keep the old identity: {error}"
+            ));
+            None
+        }
+    }
+}
+
+/// Pods keep the identity they started with: restart their workloads (--restart), or say
+/// which to restart.
+async fn restart_or_warn(
+    cluster: &Cluster,
+    args: &BindArgs,
+    pods: Option<Vec<ObjectMeta>>,
+    out: Output,
+) -> Result<()> {
+    let Some(pods) = pods.filter(|pods| !pods.is_empty()) else {
+        return Ok(());
+    };
+    let (name, namespace) = (&args.name, &cluster.namespace);
+    let owners = cluster.owners(&pods).await?;
+    if args.restart {
+        for workload in &owners.workloads {
+            if args.dry_run.mode.sends() {
+                cluster.restart(workload, args.dry_run.mode).await?;
+            }
+            out.line(format_args!(
+                "{workload} restarted{}",
+                args.dry_run.mode.suffix()
+            ))?;
+        }
+    } else if !owners.workloads.is_empty() {
+        let restart = owners
+            .workloads
+            .iter()
+            .map(|w| format!("kubectl rollout restart {w} -n {namespace}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        out.warn(format_args!(
+            "{} pod(s) use serviceaccount/{name} and keep their old identity until they restart: {restart} (or bind again with --restart)",
+            pods.len()
+        ));
+    }
+    if !owners.others.is_empty() {
+        out.warn(format_args!(
+            "pod(s) {} use serviceaccount/{name} and keep their old identity until they are re-created (no Deployment, StatefulSet or DaemonSet owns them)",
+            owners.others.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 fn role_arn(args: &BindArgs) -> Result<RoleArn> {
@@ -71,12 +161,13 @@ fn role_arn(args: &BindArgs) -> Result<RoleArn> {
 async fn annotate(
     cluster: &Cluster,
     args: &BindArgs,
+    existing: Option<ServiceAccount>,
     wanted: &std::collections::BTreeMap<String, String>,
     out: Output,
 ) -> Result<bool> {
     let (name, namespace) = (&args.name, &cluster.namespace);
     let suffix = args.dry_run.mode.suffix();
-    let Some(existing) = cluster.service_account(name).await? else {
+    let Some(existing) = existing else {
         if args.no_create {
             return Err(Error::Cluster(format!(
                 "serviceaccount {namespace}/{name} not found: create it, or drop --no-create to let bind create it"
@@ -138,20 +229,6 @@ async fn create(
         }),
         other => other.map(|_| ()).map_err(Error::from),
     }
-}
-
-/// Pods keep the identity they started with: say how many must restart.
-async fn warn_about_running_pods(cluster: &Cluster, name: &str, out: Output) -> Result<()> {
-    let scope = Scope::Namespace(cluster.namespace.clone());
-    let pods = cluster
-        .count::<Pod>(&scope, &format!("spec.serviceAccountName={name}"))
-        .await?;
-    if pods > 0 {
-        out.warn(format_args!(
-            "{pods} pod(s) use serviceaccount/{name} and keep their old identity until they restart (kubectl rollout restart the workloads that run them)"
-        ));
-    }
-    Ok(())
 }
 
 /// The trust policy the role needs, and the AWS CLI commands that create or extend it.

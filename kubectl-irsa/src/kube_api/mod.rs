@@ -6,9 +6,12 @@
 
 mod call;
 mod connect;
+mod issuer;
+mod workloads;
 
 pub use call::{Call, KubeError, Scope};
 pub use connect::{ConnectError, ConnectOptions};
+pub use issuer::{Issuer, IssuerError};
 
 use std::collections::HashMap;
 
@@ -125,22 +128,6 @@ impl Cluster {
             CHUNK_SIZE,
         )
         .await
-    }
-
-    /// How many objects of type `K` in `scope` match a field selector (their metadata only).
-    pub async fn count<K>(&self, scope: &Scope, fields: &str) -> Result<usize, KubeError>
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + DeserializeOwned
-            + std::fmt::Debug,
-    {
-        let list = self
-            .api::<K>(scope)
-            .list_metadata(&ListParams::default().fields(fields))
-            .await
-            .map_err(|e| KubeError::new(Call::on::<K>("list", scope.clone(), None), e))?;
-        Ok(list.items.len())
     }
 
     /// The pods of `scope`, grouped by (namespace, ServiceAccount).
@@ -277,36 +264,6 @@ impl Cluster {
             .await
             .map_err(|e| KubeError::new(Call::on::<K>("patch", scope, Some(name)), e))
     }
-
-    /// The issuer the cluster signs ServiceAccount tokens with, from its own discovery
-    /// document (what `kubectl get --raw /.well-known/openid-configuration` reads).
-    pub async fn issuer(&self) -> Result<String, IssuerError> {
-        let text = self.get_raw(DISCOVERY_PATH).await.map_err(|error| {
-            if error.is_not_found() || error.is_forbidden() {
-                IssuerError::NotServed(error)
-            } else {
-                IssuerError::Call(error)
-            }
-        })?;
-        serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|document| document.get("issuer")?.as_str().map(str::to_string))
-            .ok_or(IssuerError::Unreadable)
-    }
-}
-
-/// Why the cluster could not tell its issuer.
-#[derive(Debug, thiserror::Error)]
-pub enum IssuerError {
-    #[error(
-        "the cluster does not serve {DISCOVERY_PATH} ({}): pass its issuer with --issuer URL (the apiserver's --service-account-issuer)",
-        .0.status().map_or(String::new(), |status| status.message.clone())
-    )]
-    NotServed(#[source] KubeError),
-    #[error(transparent)]
-    Call(KubeError),
-    #[error("the cluster's {DISCOVERY_PATH} is not JSON with an issuer: pass --issuer URL")]
-    Unreadable,
 }
 
 /// The cluster's issuer discovery document.
