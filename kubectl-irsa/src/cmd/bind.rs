@@ -1,5 +1,6 @@
 //! `kubectl irsa bind`: annotate (or create) a ServiceAccount and print the trust policy.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
@@ -24,9 +25,14 @@ pub async fn run(args: &BindArgs, out: Output) -> Result<ExitCode> {
     // Everything bind reads comes before its one write: a user who may not read it changes
     // nothing.
     let existing = cluster.service_account(&args.name).await?;
+    let change = change(&cluster, args, existing.as_ref(), &wanted)?;
     let issuer = issuer(&cluster, args, existing.is_some(), audience, out).await?;
-    let pods = pods_using(&cluster, &args.name, out).await;
-    if annotate(&cluster, args, existing, &wanted, out).await? {
+    // Only an annotated existing ServiceAccount can have pods with the old identity.
+    let pods = match &change {
+        Change::Set(_) => pods_using(&cluster, &args.name, out).await,
+        _ => None,
+    };
+    if apply(&cluster, args, change, out).await? {
         restart_or_warn(&cluster, args, pods, out).await?;
     }
     out.print(&trust_policy_advice(
@@ -158,41 +164,59 @@ fn role_arn(args: &BindArgs) -> Result<RoleArn> {
 }
 
 /// Creates or annotates the ServiceAccount; whether pods may now run with an old identity.
-async fn annotate(
+/// What bind will do to the ServiceAccount.
+enum Change {
+    Create(BTreeMap<String, String>),
+    Unchanged,
+    Set(BTreeMap<String, String>),
+}
+
+fn change(
     cluster: &Cluster,
     args: &BindArgs,
-    existing: Option<ServiceAccount>,
-    wanted: &std::collections::BTreeMap<String, String>,
-    out: Output,
-) -> Result<bool> {
+    existing: Option<&ServiceAccount>,
+    wanted: &BTreeMap<String, String>,
+) -> Result<Change> {
     let (name, namespace) = (&args.name, &cluster.namespace);
-    let suffix = args.dry_run.mode.suffix();
     let Some(existing) = existing else {
         if args.no_create {
             return Err(Error::Cluster(format!(
                 "serviceaccount {namespace}/{name} not found: create it, or drop --no-create to let bind create it"
             )));
         }
-        create(cluster, name, wanted, args.dry_run.mode).await?;
-        out.line(format_args!(
-            "serviceaccount/{name} created in namespace {namespace}{suffix}"
-        ))?;
-        return Ok(false);
+        return Ok(Change::Create(wanted.clone()));
     };
-    let present = existing.metadata.annotations.unwrap_or_default();
+    let present = existing.metadata.annotations.clone().unwrap_or_default();
     match plan(&present, wanted, args.overwrite) {
-        Plan::Unchanged => {
-            out.line(format_args!("serviceaccount/{name} unchanged"))?;
-            Ok(false)
-        }
+        Plan::Unchanged => Ok(Change::Unchanged),
         Plan::Refused { key, current } => Err(Error::Usage(format!(
             "serviceaccount {namespace}/{name} already has {key}={current}: pass --overwrite to replace it"
         ))),
-        Plan::Set(changes) => {
-            if args.dry_run.mode.sends() {
+        Plan::Set(changes) => Ok(Change::Set(changes)),
+    }
+}
+
+/// Makes the change; whether running pods may now carry an old identity.
+async fn apply(cluster: &Cluster, args: &BindArgs, change: Change, out: Output) -> Result<bool> {
+    let (name, namespace) = (&args.name, &cluster.namespace);
+    let (dry_run, suffix) = (args.dry_run.mode, args.dry_run.mode.suffix());
+    match change {
+        Change::Create(annotations) => {
+            create(cluster, name, &annotations, dry_run).await?;
+            out.line(format_args!(
+                "serviceaccount/{name} created in namespace {namespace}{suffix}"
+            ))?;
+            Ok(false)
+        }
+        Change::Unchanged => {
+            out.line(format_args!("serviceaccount/{name} unchanged"))?;
+            Ok(false)
+        }
+        Change::Set(changes) => {
+            if dry_run.sends() {
                 let patch = serde_json::json!({ "metadata": { "annotations": changes } });
                 cluster
-                    .merge_patch::<ServiceAccount>(name, &patch, args.dry_run.mode)
+                    .merge_patch::<ServiceAccount>(name, &patch, dry_run)
                     .await?;
             }
             out.line(format_args!("serviceaccount/{name} annotated{suffix}"))?;
@@ -204,7 +228,7 @@ async fn annotate(
 async fn create(
     cluster: &Cluster,
     name: &str,
-    annotations: &std::collections::BTreeMap<String, String>,
+    annotations: &BTreeMap<String, String>,
     dry_run: DryRun,
 ) -> Result<()> {
     if !dry_run.sends() {

@@ -17,25 +17,17 @@ pub async fn run(args: &ListArgs, out: Output) -> Result<ExitCode> {
     let keys = Keys::new(&args.prefix.annotation_prefix);
     let role_key = keys.role_arn();
     let bound: Vec<ServiceAccount> = cluster
-        .list_all::<ServiceAccount>(&scope, args.chunk_size)
-        .await?
-        .into_iter()
-        .filter(|account| {
+        .list_kept(&scope, args.chunk_size, |account: &ServiceAccount| {
             account
                 .metadata
                 .annotations
                 .as_ref()
                 .is_some_and(|annotations| annotations.contains_key(&role_key))
         })
-        .collect();
+        .await?;
     let pods: HashMap<(String, String), usize> =
         if args.output == ListFormat::Wide && !bound.is_empty() {
-            cluster
-                .pods_by_service_account(&scope, args.chunk_size)
-                .await?
-                .into_iter()
-                .map(|(account, pods)| (account, pods.len()))
-                .collect()
+            cluster.pod_counts(&scope, args.chunk_size).await?
         } else {
             HashMap::new()
         };

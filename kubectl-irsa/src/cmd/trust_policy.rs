@@ -7,7 +7,7 @@ use irsa_sts::Partition;
 use super::input::read_json;
 use crate::cli::TrustPolicyArgs;
 use crate::error::{Error, Result};
-use crate::kube_api::Cluster;
+use crate::kube_api::{Cluster, DISCOVERY_PATH, Issuer};
 use crate::output::Output;
 use crate::trust_policy::{self, Grant};
 
@@ -21,7 +21,16 @@ pub async fn run(args: &TrustPolicyArgs, out: Output) -> Result<ExitCode> {
         .transpose()?;
     let issuers: Vec<String> = if args.issuers.is_empty() {
         let cluster = Cluster::connect(&args.kube.options()).await?;
-        vec![cluster.issuer().await?]
+        // Where discovery is forbidden, the iss of a token of the namespace's default account.
+        match cluster.issuer_or_token("default", &args.audience).await? {
+            Issuer::Discovered(url) => vec![url],
+            Issuer::FromToken(url) => {
+                out.note(format_args!(
+                    "you may not read {DISCOVERY_PATH}, so the issuer is read from a token's iss: {url}"
+                ));
+                vec![url]
+            }
+        }
     } else {
         for warning in args.issuers.iter().filter_map(|issuer| issuer.warning()) {
             out.warn(warning);

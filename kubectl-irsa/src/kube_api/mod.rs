@@ -114,6 +114,44 @@ impl Cluster {
         list_pages(&self.api::<K>(scope), scope, chunk_size).await
     }
 
+    /// The objects of type `K` in `scope` that `keep` keeps; the others are dropped page by
+    /// page, so memory follows what is kept, not what the cluster holds.
+    pub async fn list_kept<K>(
+        &self,
+        scope: &Scope,
+        chunk_size: u32,
+        mut keep: impl FnMut(&K) -> bool,
+    ) -> Result<Vec<K>, KubeError>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let mut kept = Vec::new();
+        each_page(&self.api::<K>(scope), scope, chunk_size, |item| {
+            if keep(&item) {
+                kept.push(item);
+            }
+        })
+        .await?;
+        Ok(kept)
+    }
+
+    /// How many pods of `scope` run as each (namespace, ServiceAccount), a page at a time.
+    pub async fn pod_counts(
+        &self,
+        scope: &Scope,
+        chunk_size: u32,
+    ) -> Result<HashMap<(String, String), usize>, KubeError> {
+        let mut counts = HashMap::new();
+        each_page(&self.api::<Pod>(scope), scope, chunk_size, |pod| {
+            *counts.entry(service_account_of(&pod)).or_insert(0) += 1;
+        })
+        .await?;
+        Ok(counts)
+    }
+
     /// Every object of a cluster-scoped type `K`.
     pub async fn list_cluster<K>(&self) -> Result<Vec<K>, KubeError>
     where
@@ -287,16 +325,30 @@ where
     K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
     let mut items = Vec::new();
+    each_page(api, scope, chunk_size, |item| items.push(item)).await?;
+    Ok(items)
+}
+
+/// Hands each object to `each`, a page at a time, so that only one page is held at once.
+async fn each_page<K>(
+    api: &Api<K>,
+    scope: &Scope,
+    chunk_size: u32,
+    mut each: impl FnMut(K),
+) -> Result<(), KubeError>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
     let mut params = ListParams::default().limit(chunk_size.max(1));
     loop {
         let page = api
             .list(&params)
             .await
             .map_err(|e| KubeError::new(Call::on::<K>("list", scope.clone(), None), e))?;
-        items.extend(page.items);
+        page.items.into_iter().for_each(&mut each);
         match page.metadata.continue_.filter(|token| !token.is_empty()) {
             Some(token) => params = params.continue_token(&token),
-            None => return Ok(items),
+            None => return Ok(()),
         }
     }
 }
