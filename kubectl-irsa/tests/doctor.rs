@@ -56,17 +56,23 @@ fn line(run: &Run, status: &str, name: &str) -> (String, Option<String>) {
 
 /// Creates a pod through the API (so the fake's webhook may inject it) that stays Running.
 fn create_pod(cluster: &Cluster, name: &str, inject: Injection, spec: Value) {
+    let mut pod = json!({"metadata": {"name": name}, "spec": spec});
+    pod["spec"]["containers"] = json!([{"name": "app", "image": "app"}]);
+    create(cluster, inject, pod);
+}
+
+/// Creates `pod` (a whole Pod, running as cart) through the API; it stays Running.
+fn create(cluster: &Cluster, inject: Injection, mut pod: Value) {
+    let name = pod["metadata"]["name"].as_str().unwrap().to_string();
     cluster.fake.script_pod(
-        name,
+        &name,
         PodScript {
             phases: vec![PodPhase::Running],
             ..PodScript::default()
         }
         .with_injection(inject),
     );
-    let mut pod = json!({"metadata": {"name": name}, "spec": spec});
     pod["spec"]["serviceAccountName"] = json!("cart");
-    pod["spec"]["containers"] = json!([{"name": "app", "image": "app"}]);
     let pod: Pod = serde_json::from_value(pod).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -80,6 +86,13 @@ fn create_pod(cluster: &Cluster, name: &str, inject: Injection, spec: Value) {
             .await
             .unwrap();
     });
+}
+
+/// `pod` as `kubectl irsa inject` (with `args`) writes it, with the role of cart.
+fn injected(cluster: &Cluster, args: &[&str], pod: &Value) -> Value {
+    let command = cluster.plugin(&[&["inject", "-f", "-", "--role-arn", ROLE], args].concat());
+    let run = common::with_stdin(command, &pod.to_string());
+    serde_norway::from_str(&run.ok().stdout).unwrap()
 }
 
 fn write(cluster: &Cluster, file: &str, value: &Value) -> String {
@@ -138,7 +151,7 @@ ServiceAccount shop/cart
   PASS  audience          sts.amazonaws.com (the default)
   PASS  token-expiration  86400 s (the default)
   PASS  injection         1 running pod(s), all with AWS_WEB_IDENTITY_TOKEN_FILE
-  PASS  pods              nothing to judge (no pods, or their user comes from the image)
+  PASS  pods              1 running pod(s) carry the current binding (role, token audience and file)
   PASS  trust             statement 0 lets system:serviceaccount:shop:cart (aud sts.amazonaws.com) assume {ROLE}
 9 passed, 0 warnings, 0 failed
 "
@@ -361,7 +374,7 @@ fn pods_without_the_webhook_or_its_env_are_named() {
     let (evidence, fix) = line(&run, "FAIL", "injection");
     assert!(
         evidence.ends_with(
-            "lack AWS_WEB_IDENTITY_TOKEN_FILE (started before the binding or the webhook): cart-0"
+            "have neither AWS_WEB_IDENTITY_TOKEN_FILE nor AWS_CONTAINER_CREDENTIALS_FULL_URI (started before the binding or the webhook): cart-0"
         ),
         "{evidence}"
     );
@@ -377,8 +390,9 @@ fn pods_without_the_webhook_or_its_env_are_named() {
 }
 
 #[test]
-fn non_root_pods_without_fs_group_are_warned_about() {
+fn non_root_pods_without_fs_group_pass_and_every_bound_account_is_checked() {
     let cluster = healthy();
+    // Since Kubernetes 1.19 the kubelet hands the token file to the pod's runAsUser: no fsGroup.
     create_pod(
         &cluster,
         "web",
@@ -387,15 +401,12 @@ fn non_root_pods_without_fs_group_are_warned_about() {
     );
     let run = cluster.run(&["doctor", "cart", "-n", "shop"]);
     run.ok();
-    let (evidence, fix) = line(&run, "WARN", "pods");
-    assert!(evidence.contains("web/app (uid 1000)"), "{evidence}");
-    assert!(fix.unwrap().contains("\"fsGroup\":65534"));
-    create_pod(
-        &cluster,
-        "api",
-        Injection::Auto,
-        json!({"securityContext": {"runAsUser": 1000, "fsGroup": 1000}}),
+    let (evidence, fix) = line(&run, "PASS", "pods");
+    assert_eq!(
+        evidence,
+        "PASS  pods              1 running pod(s) carry the current binding (role, token audience and file)"
     );
+    assert_eq!(fix, None);
     cluster
         .fake
         .add_service_account("shop", "other", &[("eks.amazonaws.com/role-arn", ROLE)]);
@@ -406,6 +417,110 @@ fn non_root_pods_without_fs_group_are_warned_about() {
             && all.stdout.contains("ServiceAccount shop/other\n"),
         "{}",
         all.stdout
+    );
+}
+
+#[test]
+fn pod_identity_the_serve_sidecar_and_mesh_proxies_count_as_injected() {
+    let cluster = healthy();
+    let pod = |name: &str| json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "shop"}, "spec": {"serviceAccountName": "cart", "containers": [{"name": "app", "image": "app"}]}});
+    // A mesh's webhook added its proxy after the pod identity webhook: no AWS env in it.
+    let mut meshed = injected(&cluster, &[], &pod("meshed"));
+    meshed["spec"]["containers"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "istio-proxy", "image": "proxy"}));
+    create(&cluster, Injection::Never, meshed);
+    let served = injected(&cluster, &["--serve", "irsa:0.1.0"], &pod("served"));
+    create(&cluster, Injection::Never, served);
+    // What the webhook injects when the ServiceAccount has an EKS Pod Identity association.
+    let mut associated = pod("associated");
+    associated["spec"]["containers"][0]["env"] = json!([
+        {"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"},
+        {"name": "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "value": "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token"},
+    ]);
+    create(&cluster, Injection::Never, associated);
+
+    let run = cluster.run(&["doctor", "cart", "-n", "shop"]);
+    run.ok();
+    let (evidence, fix) = line(&run, "WARN", "injection");
+    assert_eq!(
+        evidence,
+        "WARN  injection         3 running pod(s), all with credentials: 1 with AWS_WEB_IDENTITY_TOKEN_FILE, 1 through the irsa-credentials sidecar (kubectl irsa inject --serve), 1 with EKS Pod Identity (AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.23/v1/credentials): those use the role of the ServiceAccount's Pod Identity association, not its eks.amazonaws.com/role-arn annotation (the webhook prefers an association)"
+    );
+    assert_eq!(
+        fix.as_deref(),
+        Some(
+            "to use the annotation's role, delete the association (aws eks list-pod-identity-associations --cluster-name CLUSTER --namespace shop --service-account cart, then aws eks delete-pod-identity-association) and restart the pods; else remove the annotation"
+        )
+    );
+    let (evidence, _) = line(&run, "PASS", "pods");
+    assert!(
+        evidence.ends_with(
+            "2 running pod(s) carry the current binding (role, token audience and file)"
+        ),
+        "{evidence}"
+    );
+}
+
+#[test]
+fn pods_started_before_a_new_binding_are_named_with_their_rollout() {
+    let cluster = healthy();
+    let replica_set = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d4f8c7b9", "uid": "1", "controller": true}]);
+    let mut pod = json!({"metadata": {"name": "web-5d4f8c7b9-x2x9k", "labels": {"pod-template-hash": "5d4f8c7b9"}, "ownerReferences": replica_set}});
+    pod["spec"]["containers"] = json!([{"name": "app", "image": "app"}]);
+    create(&cluster, Injection::Auto, pod);
+    let run = cluster.run(&["doctor", "cart", "-n", "shop"]);
+    line(&run, "PASS", "pods");
+
+    let new_role = "arn:aws:iam::123456789012:role/cart-v2";
+    cluster
+        .fake
+        .add_service_account("shop", "cart", &[("eks.amazonaws.com/role-arn", new_role)]);
+    let run = cluster.run(&["doctor", "cart", "-n", "shop"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let (evidence, fix) = line(&run, "FAIL", "pods");
+    assert_eq!(
+        evidence,
+        format!(
+            "FAIL  pods              1 of 1 running pod(s) carry an older binding: web-5d4f8c7b9-x2x9k (deployment/web): AWS_ROLE_ARN {ROLE}, not {new_role}"
+        )
+    );
+    assert_eq!(
+        fix.as_deref(),
+        Some(
+            "re-create them so the webhook injects the current binding: kubectl rollout restart deployment/web -n shop (the webhook never overwrites env: if their manifests set AWS_ROLE_ARN themselves, change it there)"
+        )
+    );
+    line(&run, "PASS", "injection");
+}
+
+#[test]
+fn doctor_reads_each_thing_once_whatever_the_pods() {
+    let cluster = healthy();
+    for name in ["web-1", "web-2", "web-3"] {
+        create_pod(&cluster, name, Injection::Auto, json!({}));
+    }
+    cluster.fake.clear_log();
+    cluster.run(&["doctor", "cart", "-n", "shop"]).ok();
+    let mut calls: Vec<String> = cluster
+        .fake
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    calls.sort();
+    assert_eq!(
+        calls,
+        [
+            "GET /.well-known/openid-configuration",
+            "GET /api/v1/namespaces/shop/pods",
+            "GET /api/v1/namespaces/shop/serviceaccounts/cart",
+            "GET /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+            "GET /openid/v1/jwks",
+            "POST /api/v1/namespaces/shop/serviceaccounts/cart/token",
+        ],
+        "the owners of pods come from their references and labels, not from more reads"
     );
 }
 

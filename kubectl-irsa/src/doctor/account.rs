@@ -1,16 +1,14 @@
-//! Checks 4, 5 and 7: a ServiceAccount's annotations, whether its pods get injected, and
-//! whether they can read the token. Pure: objects in, checks out.
+//! Checks 4 and 5: a ServiceAccount's annotations, and the pod identity webhook that injects its
+//! pods (what the pods themselves carry is [`super::pods`]). Pure: objects in, checks out.
 
 use std::collections::BTreeMap;
 
 use irsa_sts::{Partition, RoleArn};
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
-use k8s_openapi::api::core::v1::Pod;
 
 use super::Check;
 use super::evidence::{Fetched, Webhook};
 use crate::binding::{DEFAULT_AUDIENCE, DEFAULT_TOKEN_EXPIRATION, Keys, MIN_TOKEN_EXPIRATION};
-use crate::injection::TOKEN_FILE_ENV;
 
 /// Check 4: the role annotation is there and a valid ARN, of the issuer's partition when the
 /// issuer is an EKS one. Returns the role when valid.
@@ -62,7 +60,7 @@ pub fn check_role_arn(
 }
 
 /// The region of an EKS issuer (`https://oidc.eks.REGION.amazonaws.com[.cn]/id/ID`).
-fn eks_region(issuer: &str) -> Option<&str> {
+pub(super) fn eks_region(issuer: &str) -> Option<&str> {
     let host = issuer.strip_prefix("https://")?.split('/').next()?;
     let rest = host.strip_prefix("oidc.eks.")?;
     rest.strip_suffix(".amazonaws.com")
@@ -196,125 +194,6 @@ pub fn check_webhook(found: &Fetched<Option<Webhook>>, ready: Option<&Fetched<bo
             format!("{config}, service {service} (its endpoints could not be read: {why})"),
         ),
     }
-}
-
-/// Whether a container has the token file variable.
-fn has_token_env(container: &k8s_openapi::api::core::v1::Container) -> bool {
-    container
-        .env
-        .iter()
-        .flatten()
-        .any(|v| v.name == TOKEN_FILE_ENV)
-}
-
-fn name_of(pod: &Pod) -> String {
-    pod.metadata.name.clone().unwrap_or_default()
-}
-
-fn is_running(pod: &Pod) -> bool {
-    pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
-}
-
-/// Check 5, per ServiceAccount: its running pods (already filtered to it) have the token
-/// variable in some container; those without started before the binding or the webhook.
-pub fn check_injection(pods: &[Pod], webhook: bool, namespace: &str) -> Check {
-    const NAME: &str = "injection";
-    let running: Vec<&Pod> = pods.iter().filter(|p| is_running(p)).collect();
-    let missing: Vec<String> = running
-        .iter()
-        .filter(|pod| {
-            !pod.spec
-                .as_ref()
-                .is_some_and(|spec| spec.containers.iter().any(has_token_env))
-        })
-        .map(|pod| name_of(pod))
-        .collect();
-    if running.is_empty() {
-        return Check::pass(NAME, "no running pods to look at");
-    }
-    if missing.is_empty() {
-        return Check::pass(
-            NAME,
-            format!(
-                "{} running pod(s), all with {TOKEN_FILE_ENV}",
-                running.len()
-            ),
-        );
-    }
-    let fix = if webhook {
-        format!(
-            "restart them so the webhook injects them: kubectl delete pod -n {namespace} {} (or kubectl rollout restart their deployment)",
-            missing.join(" ")
-        )
-    } else {
-        "inject their manifests and re-apply: kubectl irsa inject -f MANIFEST | kubectl apply -f -"
-            .to_string()
-    };
-    Check::fail(
-        NAME,
-        format!(
-            "{} of {} running pod(s) lack {TOKEN_FILE_ENV} (started before the binding or the webhook): {}",
-            missing.len(),
-            running.len(),
-            missing.join(", ")
-        ),
-        fix,
-    )
-}
-
-/// Check 7: containers that run as a non-root user without a pod `fsGroup` may not read the
-/// token file (mode 0600); containers with no `runAsUser` depend on their image and are not
-/// judged.
-pub fn check_pods(pods: &[Pod], namespace: &str) -> Check {
-    const NAME: &str = "pods";
-    let mut risky = Vec::new();
-    let mut judged = 0;
-    for pod in pods {
-        let Some(spec) = &pod.spec else { continue };
-        let pod_context = spec.security_context.as_ref();
-        if pod_context.and_then(|c| c.fs_group).is_some() {
-            judged += 1;
-            continue;
-        }
-        let pod_user = pod_context.and_then(|c| c.run_as_user);
-        for container in &spec.containers {
-            let user = container
-                .security_context
-                .as_ref()
-                .and_then(|c| c.run_as_user)
-                .or(pod_user);
-            match user {
-                Some(0) => judged += 1,
-                Some(user) => {
-                    judged += 1;
-                    risky.push(format!("{}/{} (uid {user})", name_of(pod), container.name));
-                }
-                None => {}
-            }
-        }
-    }
-    if !risky.is_empty() {
-        return Check::warn(
-            NAME,
-            format!(
-                "non-root containers without fsGroup may not read the token file: {}",
-                risky.join(", ")
-            ),
-            format!(
-                "set spec.securityContext.fsGroup (such as 65534) in their pod template, e.g. kubectl patch deployment NAME -n {namespace} -p '{{\"spec\":{{\"template\":{{\"spec\":{{\"securityContext\":{{\"fsGroup\":65534}}}}}}}}}}'"
-            ),
-        );
-    }
-    if judged == 0 {
-        return Check::pass(
-            NAME,
-            "nothing to judge (no pods, or their user comes from the image)",
-        );
-    }
-    Check::pass(
-        NAME,
-        format!("{} pod(s) can read the token file", pods.len()),
-    )
 }
 
 #[cfg(test)]

@@ -13,10 +13,6 @@ fn annotations(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn pod(value: serde_json::Value) -> Pod {
-    serde_json::from_value(value).unwrap()
-}
-
 #[test]
 fn role_arn_must_be_there_valid_and_of_the_partition() {
     let ok = annotations(&[("role-arn", "arn:aws:iam::123456789012:role/cart")]);
@@ -158,49 +154,5 @@ fn webhook_configurations() {
     assert_eq!(
         check_webhook(&service, None),
         Check::pass("webhook", "w, service kube-system/w")
-    );
-}
-
-#[test]
-fn uninjected_running_pods_are_named() {
-    let injected = pod(
-        json!({"metadata": {"name": "a"}, "spec": {"containers": [{"name": "c", "env": [{"name": TOKEN_FILE_ENV, "value": "/x"}]}]}, "status": {"phase": "Running"}}),
-    );
-    let bare = pod(
-        json!({"metadata": {"name": "b"}, "spec": {"containers": [{"name": "c"}]}, "status": {"phase": "Running"}}),
-    );
-    let done = pod(
-        json!({"metadata": {"name": "d"}, "spec": {"containers": [{"name": "c"}]}, "status": {"phase": "Succeeded"}}),
-    );
-    assert_eq!(
-        check_injection(&[injected.clone(), done], true, "shop").status,
-        Status::Pass
-    );
-    let fail = check_injection(&[injected, bare], true, "shop");
-    assert_eq!(fail.status, Status::Fail);
-    assert!(fail.evidence.ends_with(": b"), "{fail:?}");
-    assert!(fail.fix.unwrap().contains("kubectl delete pod -n shop b"));
-    assert_eq!(check_injection(&[], false, "shop").status, Status::Pass);
-}
-
-#[test]
-fn non_root_without_fs_group_is_warned() {
-    let risky = pod(
-        json!({"metadata": {"name": "p"}, "spec": {"securityContext": {"runAsUser": 1000}, "containers": [{"name": "app"}]}}),
-    );
-    let warn = check_pods(&[risky], "shop");
-    assert_eq!(warn.status, Status::Warn);
-    assert!(warn.evidence.contains("p/app (uid 1000)"), "{warn:?}");
-    assert!(warn.fix.unwrap().contains("fsGroup"));
-    let grouped = pod(
-        json!({"metadata": {"name": "p"}, "spec": {"securityContext": {"runAsUser": 1000, "fsGroup": 2000}, "containers": [{"name": "app"}]}}),
-    );
-    assert_eq!(check_pods(&[grouped], "shop").status, Status::Pass);
-    let unknown =
-        pod(json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "app"}]}}));
-    assert!(
-        check_pods(&[unknown], "shop")
-            .evidence
-            .contains("nothing to judge")
     );
 }

@@ -1,13 +1,13 @@
 //! Doctor's verdicts: `judge(&Evidence) -> Report`, pure. It runs the checks of
-//! [`super::issuer`], [`super::account`] and [`super::trust`] on what [`super::gather`]
-//! fetched, in the order the report shows them: the cluster's links first, then each
-//! ServiceAccount's. Nothing here fetches, so a verdict is tested on a hand-built
+//! [`super::issuer`], [`super::account`], [`super::pods`] and [`super::trust`] on what
+//! [`super::gather`] fetched, in the order the report shows them: the cluster's links first, then
+//! each ServiceAccount's. Nothing here fetches, so a verdict is tested on a hand-built
 //! [`Evidence`].
 
 use irsa_sts::Claims;
 
 use super::evidence::{Account, ClusterEvidence, Evidence, Fetched, Public, document};
-use super::{Check, Report, Section, Subject, account, issuer, trust};
+use super::{Check, Report, Section, Subject, account, issuer, pods, trust};
 
 /// The report of one run: the cluster section, then one section per ServiceAccount.
 pub fn judge(evidence: &Evidence) -> Report {
@@ -97,10 +97,16 @@ fn account_section(evidence: &Evidence, account: &Account, issuer_url: Option<&s
     ];
     match &evidence.pods {
         Ok(_) => {
-            let pods = evidence.pods_of(account);
-            let webhook = matches!(evidence.cluster.webhook, Ok(Some(_)));
-            checks.push(account::check_injection(pods, webhook, namespace));
-            checks.push(account::check_pods(pods, namespace));
+            let pods_of = evidence.pods_of(account);
+            let context = pods::Context {
+                namespace,
+                name,
+                role_key: &keys.role_arn(),
+                webhook: matches!(evidence.cluster.webhook, Ok(Some(_))),
+            };
+            let binding = crate::binding::Binding::of(object, keys);
+            checks.push(pods::check_injection(pods_of, context));
+            checks.push(pods::check_pods(pods_of, &binding, context));
         }
         Err(why) => checks.push(Check::warn(
             "injection",

@@ -85,10 +85,7 @@ fn default_account_checks() -> Vec<Check> {
         Check::pass("audience", "sts.amazonaws.com (the default)"),
         Check::pass("token-expiration", "86400 s (the default)"),
         Check::pass("injection", "no running pods to look at"),
-        Check::pass(
-            "pods",
-            "nothing to judge (no pods, or their user comes from the image)",
-        ),
+        Check::pass("pods", "no running pods with a web identity to compare"),
     ]
 }
 

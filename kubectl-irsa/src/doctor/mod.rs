@@ -1,14 +1,16 @@
 //! `kubectl irsa doctor`: each link of IRSA as a check with a verdict, one line of evidence and,
 //! when it is not a pass, the fix. Collect, then compute: [`gather`] fetches everything into an
 //! [`evidence::Evidence`] (the only I/O), and [`judge::judge`] turns it into a [`Report`] with the
-//! pure checks of [`account`], [`issuer`] and [`trust`]. This module holds the report model and
-//! its two renderings (text and `-o json`).
+//! pure checks of [`account`], [`issuer`], [`pods`] and [`trust`]. This module holds the report
+//! model and its two renderings (text and `-o json`).
 
 pub mod account;
+pub mod credentials;
 pub mod evidence;
 pub mod gather;
 pub mod issuer;
 pub mod judge;
+pub mod pods;
 pub mod trust;
 
 use serde::Serialize;
