@@ -1,21 +1,17 @@
 //! `doctor` against the fake API server: for each check, a scenario that passes and one that
-//! fails, with the verdict and the fix line; the JSON schema; exit codes; `--check-public`
-//! against a local HTTPS issuer host.
+//! fails, with the verdict and the fix line; the pods each way of injection gives, and stale
+//! ones; the JSON schema; exit codes; the API reads. What lies outside the cluster (the issuer
+//! as IAM sees it, STS) is in `doctor_live.rs`.
 
 mod common;
-
-use std::sync::Arc;
 
 use common::{Cluster, ROLE, Run};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 use tests::fake_kube::{Injection, PodPhase, PodScript};
-use tests::server::{BackgroundServer, Handler, plain_response};
-use tests::tls::ServerTls;
 
 const HOST: &str = "oidc.fake.test/id/CLUSTER";
-const PROVIDER: &str = "arn:aws:iam::123456789012:oidc-provider/oidc.fake.test/id/CLUSTER";
 
 fn bound(annotations: &[(&str, &str)]) -> Cluster {
     let cluster = Cluster::start();
@@ -95,47 +91,18 @@ fn injected(cluster: &Cluster, args: &[&str], pod: &Value) -> Value {
     serde_norway::from_str(&run.ok().stdout).unwrap()
 }
 
-fn write(cluster: &Cluster, file: &str, value: &Value) -> String {
-    let path = cluster.dir.path().join(file);
-    std::fs::write(&path, value.to_string()).unwrap();
-    path.display().to_string()
-}
-
-fn trust_policy(operator: &str, sub: &str) -> Value {
-    let mut condition = json!({"StringEquals": {format!("{HOST}:aud"): "sts.amazonaws.com"}});
-    condition[operator][format!("{HOST}:sub")] = json!(sub);
-    json!({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Federated": PROVIDER},
-        "Action": "sts:AssumeRoleWithWebIdentity", "Condition": condition,
-    }]})
-}
-
 #[test]
 fn a_healthy_binding_passes_every_check() {
     let cluster = healthy();
     create_pod(&cluster, "web", Injection::Auto, json!({}));
-    let policy = write(
-        &cluster,
-        "trust.json",
-        &trust_policy("StringEquals", "system:serviceaccount:shop:cart"),
-    );
-    let run = cluster.run(&["doctor", "cart", "-n", "shop", "--trust-policy", &policy]);
+    let sub = "system:serviceaccount:shop:cart";
+    let policy = common::trust_policy(vec![common::web_identity_statement(HOST, sub)]);
+    let path = cluster.dir.path().join("trust.json");
+    std::fs::write(&path, policy.to_string()).unwrap();
+    let path = path.display().to_string();
+    let run = cluster.run(&["doctor", "cart", "-n", "shop", "--trust-policy", &path]);
     run.ok();
-    for name in [
-        "issuer",
-        "jwks",
-        "webhook",
-        "role-arn",
-        "audience",
-        "token-expiration",
-        "injection",
-        "pods",
-        "trust",
-    ] {
-        line(&run, "PASS", name);
-    }
-    assert!(!run.stdout.contains("fix:"), "{}", run.stdout);
-    assert!(!run.stdout.contains('\x1b'), "no colour when piped");
+    // The whole output: every check passes, with no fix line and no colour when piped.
     assert_eq!(run.stderr, "");
     let kid = cluster.fake.signing_key_id();
     assert_eq!(
@@ -156,17 +123,6 @@ ServiceAccount shop/cart
 9 passed, 0 warnings, 0 failed
 "
         )
-    );
-    assert_eq!(
-        run.stdout.lines().last(),
-        Some("9 passed, 0 warnings, 0 failed")
-    );
-    assert!(run.stdout.starts_with("Cluster\n"), "{}", run.stdout);
-    assert!(run.stdout.contains("\nServiceAccount shop/cart\n"));
-    let (issuer, _) = line(&run, "PASS", "issuer");
-    assert!(
-        issuer.ends_with("discovery and a fresh token agree on https://oidc.fake.test/id/CLUSTER"),
-        "{issuer}"
     );
 }
 
@@ -281,76 +237,6 @@ fn service_account_annotations_are_checked() {
     assert_eq!(missing.code, 1);
     let (_, fix) = line(&missing, "FAIL", "service-account");
     assert!(fix.unwrap().starts_with("kubectl irsa bind nobody -n shop"));
-}
-
-#[test]
-fn a_wrong_audience_is_named_by_the_trust_check() {
-    let cluster = healthy();
-    cluster
-        .fake
-        .add_service_account("shop", "cart", &[("eks.amazonaws.com/audience", "vault")]);
-    let policy = write(
-        &cluster,
-        "trust.json",
-        &trust_policy("StringEquals", "system:serviceaccount:shop:cart"),
-    );
-    let run = cluster.run(&["doctor", "cart", "-n", "shop", "--trust-policy", &policy]);
-    assert_eq!(run.code, 1);
-    line(&run, "WARN", "audience");
-    let (evidence, fix) = line(&run, "FAIL", "trust");
-    assert!(
-        evidence.contains(&format!(
-            "StringEquals \"{HOST}:aud\" wants \"sts.amazonaws.com\" but the token has \"vault\""
-        )),
-        "{evidence}"
-    );
-    assert!(
-        fix.unwrap()
-            .starts_with("kubectl irsa trust-policy --service-account shop:cart --role-arn")
-    );
-}
-
-#[test]
-fn trust_policies_are_evaluated_as_iam_would() {
-    let cluster = healthy();
-    let run_with = |name: &str, policy: Value| {
-        let path = write(&cluster, name, &policy);
-        cluster.run(&["doctor", "cart", "-n", "shop", "--trust-policy", &path])
-    };
-    let wrong_namespace = run_with(
-        "ns.json",
-        trust_policy("StringEquals", "system:serviceaccount:web:cart"),
-    );
-    assert_eq!(wrong_namespace.code, 1);
-    let (evidence, fix) = line(&wrong_namespace, "FAIL", "trust");
-    assert!(evidence.contains("wants \"system:serviceaccount:web:cart\" but the token has \"system:serviceaccount:shop:cart\""), "{evidence}");
-    assert!(fix.unwrap().contains(
-        "--merge FILE > trust.json && aws iam update-assume-role-policy --role-name cart"
-    ));
-
-    let wildcard = run_with(
-        "eq.json",
-        trust_policy("StringEquals", "system:serviceaccount:shop:*"),
-    );
-    let (evidence, fix) = line(&wildcard, "FAIL", "trust");
-    assert!(
-        evidence.contains("StringEquals treats * and ? literally; use StringLike"),
-        "{evidence}"
-    );
-    assert_eq!(
-        fix.as_deref(),
-        Some(
-            format!("move \"{HOST}:sub\" from StringEquals to StringLike in cart's trust policy")
-                .as_str()
-        )
-    );
-
-    let like = run_with(
-        "like.json",
-        json!({"Role": {"Arn": ROLE, "AssumeRolePolicyDocument": trust_policy("StringLike", "system:serviceaccount:sh?p:*")}}),
-    );
-    like.ok();
-    line(&like, "PASS", "trust");
 }
 
 #[test]
@@ -568,95 +454,6 @@ fn json_reports_have_a_stable_schema_and_exit_codes_follow_failures() {
     assert_eq!(usage.code, 2);
 }
 
-/// An HTTPS issuer host serving the cluster's documents (or stale ones).
-fn issuer_host(jwks: Value) -> (ServerTls, BackgroundServer) {
-    let tls = ServerTls::generate(&["localhost"]);
-    let handler: Handler = Arc::new(move |request: http::Request<hyper::body::Bytes>| {
-        let host = request
-            .headers()
-            .get("host")
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let issuer = format!("https://{host}");
-        let body = match request.uri().path() {
-            "/.well-known/openid-configuration" => {
-                json!({"issuer": issuer, "jwks_uri": format!("{issuer}/openid/v1/jwks")})
-            }
-            _ => jwks.clone(),
-        };
-        Box::pin(async move { plain_response(http::StatusCode::OK, &body.to_string()) })
-    });
-    let server = BackgroundServer::start(handler, Some(tls.config.clone()));
-    (tls, server)
-}
-
-#[test]
-fn check_public_compares_the_issuer_host_with_the_cluster() {
-    let cluster = healthy();
-    let (tls, server) = issuer_host(json!({"keys": [cluster.fake.signing_jwk()]}));
-    cluster.fake.set_issuer(&server.url());
-    let bundle = cluster.dir.path().join("ca.pem");
-    std::fs::write(&bundle, &tls.ca_pem).unwrap();
-    let bundle = bundle.display().to_string();
-    let run = cluster.run(&[
-        "doctor",
-        "cart",
-        "-n",
-        "shop",
-        "--check-public",
-        "--ca-bundle",
-        &bundle,
-    ]);
-    run.ok();
-    line(&run, "PASS", "public");
-    let (thumbprint, _) = line(&run, "PASS", "thumbprint");
-    let expected = tests_sha1(&tls.ca_der);
-    assert!(
-        thumbprint.contains(&expected),
-        "{thumbprint} lacks {expected}"
-    );
-
-    let mut stale_key = cluster.fake.signing_jwk();
-    stale_key["kid"] = json!("before-rotation");
-    let (stale_tls, stale) = issuer_host(json!({"keys": [stale_key]}));
-    cluster.fake.set_issuer(&stale.url());
-    std::fs::write(cluster.dir.path().join("ca.pem"), &stale_tls.ca_pem).unwrap();
-    let run = cluster.run(&[
-        "doctor",
-        "cart",
-        "-n",
-        "shop",
-        "--check-public",
-        "--ca-bundle",
-        &bundle,
-    ]);
-    assert_eq!(run.code, 1);
-    let (evidence, fix) = line(&run, "FAIL", "public");
-    assert!(
-        evidence.contains("a stale upload after a key rotation"),
-        "{evidence}"
-    );
-    assert!(
-        fix.unwrap()
-            .starts_with("upload the cluster's documents again")
-    );
-
-    // Without the CA, the host is not trusted, as IAM would not trust it.
-    let untrusted = cluster.run(&["doctor", "cart", "-n", "shop", "--check-public"]);
-    assert_eq!(untrusted.code, 1);
-    let (evidence, _) = line(&untrusted, "FAIL", "public");
-    assert!(evidence.contains("IAM cannot read"), "{evidence}");
-}
-
-fn tests_sha1(der: &[u8]) -> String {
-    use sha1::Digest as _;
-    sha1::Sha1::digest(der)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 #[test]
 fn an_ec_key_in_the_jwks_is_listed_not_fatal() {
     let cluster = healthy();
@@ -675,38 +472,6 @@ fn an_ec_key_in_the_jwks_is_listed_not_fatal() {
             cluster.fake.signing_key_id()
         )),
         "{evidence}"
-    );
-}
-
-#[test]
-fn a_bad_ca_bundle_is_a_usage_error_naming_the_file_before_any_call() {
-    let cluster = healthy();
-    let notes = cluster.dir.path().join("notes.txt");
-    std::fs::write(&notes, "not a certificate\n").unwrap();
-    let notes = notes.display().to_string();
-    let args = [
-        "doctor",
-        "cart",
-        "-n",
-        "shop",
-        "--check-public",
-        "--ca-bundle",
-    ];
-    let run = cluster.run(&[&args[..], &[notes.as_str()]].concat());
-    run.fails(
-        2,
-        &format!("--ca-bundle {notes} holds no usable PEM certificate"),
-    );
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    assert_eq!(run.stdout, "");
-
-    let missing = cluster.dir.path().join("missing.pem").display().to_string();
-    let run = cluster.run(&[&args[..], &[missing.as_str()]].concat());
-    run.fails(2, &format!("cannot read --ca-bundle {missing}: "));
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    assert!(
-        cluster.fake.requests().is_empty(),
-        "no API call before the flags are good"
     );
 }
 

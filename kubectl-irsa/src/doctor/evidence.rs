@@ -6,6 +6,7 @@
 //! missing link is a finding to judge, not an error.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use irsa_sts::Claims;
 use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
@@ -56,6 +57,8 @@ pub struct ClusterEvidence {
     pub discovery: Fetched<String>,
     /// `/openid/v1/jwks`.
     pub jwks: Fetched<String>,
+    /// Which of the two answered 403 to these credentials.
+    pub denied: Denied,
     /// A fresh token for the default audience, of the first ServiceAccount found (else of
     /// `default`), to compare `iss` and `kid` with the documents.
     pub token: Fetched<String>,
@@ -102,6 +105,14 @@ pub struct Webhook {
     pub service: Option<String>,
 }
 
+/// Which of the cluster's issuer documents these credentials may not read (a namespace admin
+/// may not: the default binding covers ServiceAccounts only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Denied {
+    pub discovery: bool,
+    pub jwks: bool,
+}
+
 /// What `--check-public` found at the issuer URL.
 #[derive(Clone, Debug)]
 pub enum Public {
@@ -109,12 +120,23 @@ pub enum Public {
     NotAsked,
     /// Asked for, but the cluster announces no issuer to fetch from.
     NoIssuer,
-    /// The issuer's own documents and the thumbprint of the chain it serves.
+    /// What the issuer's host resolved to, its own documents, and the thumbprint of the chain
+    /// the `jwks_uri` host serves.
     Fetched {
+        /// `None` when not looked up (an EKS issuer, an address, a host judged by its name).
+        addresses: Option<Fetched<Vec<IpAddr>>>,
         discovery: Fetched<String>,
         jwks: Fetched<String>,
-        thumbprint: Fetched<String>,
+        thumbprint: Thumbprint,
     },
+}
+
+/// The SHA-1 of the top CA certificate of the chain a host serves.
+#[derive(Clone, Debug)]
+pub struct Thumbprint {
+    /// The URL whose host was read: the public `jwks_uri`, else the issuer.
+    pub url: String,
+    pub sha1: Fetched<String>,
 }
 
 /// One ServiceAccount to judge, and what was fetched for it alone.

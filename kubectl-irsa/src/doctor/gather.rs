@@ -5,6 +5,7 @@
 //! judging can say which link is broken; only failing to find the ServiceAccounts to look at
 //! is an error.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,8 +16,11 @@ use kube::api::ListParams;
 use serde_json::Value;
 
 use super::account::find_webhook;
-use super::evidence::{Account, ClusterEvidence, Evidence, Fetched, Public, Webhook};
+use super::evidence::{
+    Account, ClusterEvidence, Denied, Evidence, Fetched, Public, Thumbprint, Webhook,
+};
 use super::issuer::discovery_field;
+use super::reach;
 use crate::binding::{Binding, DEFAULT_AUDIENCE, Keys};
 use crate::identity::{self, IdentityOptions};
 use crate::kube_api::{CHUNK_SIZE, Cluster, DISCOVERY_PATH, JWKS_PATH, KubeError, Scope};
@@ -24,6 +28,8 @@ use crate::oidc::{provider, tls};
 
 /// How long to wait for the issuer host with --check-public.
 const PUBLIC_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long to wait for the issuer host's addresses with --check-public.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
 /// The most a public document may weigh.
 const MAX_DOCUMENT: usize = 1 << 20;
 
@@ -61,7 +67,7 @@ pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, Ku
             (account.namespace.as_str(), account.name.as_str())
         });
     let any_found = accounts.iter().any(|account| account.object.is_some());
-    let (token, discovery, jwks, (webhook, webhook_ready), pods) = tokio::join!(
+    let (token, (discovery, discovery_denied), (jwks, jwks_denied), (webhook, webhook_ready), pods) = tokio::join!(
         request_token(cluster, probe_namespace, probe_name, DEFAULT_AUDIENCE),
         get_raw(cluster, DISCOVERY_PATH),
         get_raw(cluster, JWKS_PATH),
@@ -80,6 +86,10 @@ pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, Ku
     let mut wide = ClusterEvidence {
         discovery,
         jwks,
+        denied: Denied {
+            discovery: discovery_denied,
+            jwks: jwks_denied,
+        },
         token,
         webhook,
         webhook_ready,
@@ -185,9 +195,13 @@ async fn request_token(
         .ok_or_else(|| format!("the cluster returned no token for {namespace}/{name}"))
 }
 
-/// What the cluster answers at `path` (as `kubectl get --raw`).
-async fn get_raw(cluster: &Cluster, path: &str) -> Fetched<String> {
-    cluster.get_raw(path).await.map_err(|e| brief(&e))
+/// What the cluster answers at `path` (as `kubectl get --raw`), and whether it refused these
+/// credentials (403).
+async fn get_raw(cluster: &Cluster, path: &str) -> (Fetched<String>, bool) {
+    match cluster.get_raw(path).await {
+        Ok(text) => (Ok(text), false),
+        Err(error) => (Err(brief(&error)), error.is_forbidden()),
+    }
 }
 
 /// A failed call in one line: the API's status when it answered, else the client's error.
@@ -233,30 +247,59 @@ async fn ready_endpoints(cluster: &Cluster, service: &str) -> Fetched<bool> {
     }))
 }
 
-/// `--check-public`: the issuer URL's own documents, as IAM fetches them, and the thumbprint
-/// of the chain its host serves.
+/// `--check-public`: what the issuer's host resolves to, the issuer URL's own documents as IAM
+/// fetches them, and the thumbprint of the chain the `jwks_uri` host serves (the host IAM
+/// fetches keys from, which may not be the issuer's).
 async fn public(issuer: &str, config: &Arc<rustls::ClientConfig>) -> Public {
     let base = issuer.trim_end_matches('/');
-    let discovery = get_public(&format!("{base}/.well-known/openid-configuration"), config).await;
-    let jwks = match discovery
+    let discovery_url = format!("{base}/.well-known/openid-configuration");
+    let (addresses, discovery) = tokio::join!(resolve(issuer), get_public(&discovery_url, config));
+    let jwks_uri = discovery
         .as_deref()
         .ok()
-        .and_then(|text| discovery_field(text, "jwks_uri"))
-    {
-        Some(uri) => get_public(&uri, config).await,
-        None => Err("the public discovery document has no jwks_uri".to_string()),
+        .and_then(|text| discovery_field(text, "jwks_uri"));
+    let url = jwks_uri.clone().unwrap_or_else(|| issuer.to_string());
+    let sha1 = async {
+        let (host, port) = provider::host_and_port(&url)?;
+        let chain = tls::served_chain(&host, port, PUBLIC_TIMEOUT).await?;
+        provider::thumbprint(&chain).ok_or_else(|| "no certificate".to_string())
     };
-    let thumbprint = match provider::host_and_port(issuer) {
-        Ok((host, port)) => tls::served_chain(&host, port, PUBLIC_TIMEOUT)
-            .await
-            .and_then(|chain| provider::thumbprint(&chain).ok_or_else(|| "no certificate".into())),
-        Err(why) => Err(why),
-    };
+    let (jwks, sha1) = tokio::join!(
+        async {
+            match &jwks_uri {
+                Some(uri) => get_public(uri, config).await,
+                None => Err("the public discovery document has no jwks_uri".to_string()),
+            }
+        },
+        sha1
+    );
     Public::Fetched {
+        addresses,
         discovery,
         jwks,
-        thumbprint,
+        thumbprint: Thumbprint { url, sha1 },
     }
+}
+
+/// The addresses of the issuer's host, looked up as IAM would have to (`None` for an issuer
+/// that is not looked up, see [`reach::host_to_resolve`]).
+async fn resolve(issuer: &str) -> Option<Fetched<Vec<IpAddr>>> {
+    let host = reach::host_to_resolve(issuer)?;
+    let lookup = tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host, 443))).await;
+    let found = match lookup {
+        Err(_) => Err(format!("no answer in {} s", LOOKUP_TIMEOUT.as_secs())),
+        Ok(Err(error)) => Err(error.to_string()),
+        Ok(Ok(addresses)) => {
+            let mut ips: Vec<IpAddr> = addresses.map(|a| a.ip()).collect();
+            ips.sort();
+            ips.dedup();
+            match ips.is_empty() {
+                true => Err("no address".to_string()),
+                false => Ok(ips),
+            }
+        }
+    };
+    Some(found)
 }
 
 /// `GET url` over verified HTTPS; the body when the answer is 2xx.

@@ -1,22 +1,42 @@
-//! Checks 1 to 3: the issuer the cluster announces, the keys it publishes, and what the issuer
-//! URL itself serves to IAM. Pure: documents and a token in, checks out.
+//! Checks 1 to 3: the issuer the cluster announces (and whether IAM can reach it, [`reach`]),
+//! the keys it publishes, and what the issuer URL itself serves to IAM. Pure: documents and a
+//! token in, checks out.
+
+use std::net::IpAddr;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 use serde_json::Value;
 
-use super::Check;
-use super::evidence::Document;
+use super::evidence::{Document, Thumbprint};
+use super::{Check, reach};
 use crate::names;
 use crate::oidc::keys::{self, published_kid};
 
 const APISERVER_CONFIG: &str = "kubectl irsa oidc apiserver-config --issuer URL --key-dir DIR";
+/// The binding that lets every signed-in user read the issuer documents: by default
+/// `system:service-account-issuer-discovery` is bound to ServiceAccounts only.
+pub const DISCOVERY_BINDING: &str = "kubectl create clusterrolebinding oidc-reviewer --clusterrole=system:service-account-issuer-discovery --group=system:authenticated (or one of your groups)";
+
+/// What check 1 knows besides the documents: whether discovery answered 403 to these
+/// credentials, and what the issuer's host resolved to (with --check-public).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Access<'a> {
+    pub discovery_denied: bool,
+    pub resolved: Option<Result<&'a [IpAddr], &'a str>>,
+}
 
 /// Check 1: the discovery document's `issuer` equals the token's `iss` byte for byte, and is an
-/// https URL without a trailing slash. `token_iss` is `Err` when no token could be had.
-pub fn check_issuer(discovery: Document<'_>, token_iss: Result<&str, &str>) -> Check {
+/// https URL without a trailing slash that IAM can reach. `token_iss` is `Err` when no token
+/// could be had. When discovery is denied to these credentials, the token's `iss` is judged.
+pub fn check_issuer(
+    discovery: Document<'_>,
+    token_iss: Result<&str, &str>,
+    access: Access<'_>,
+) -> Check {
     const NAME: &str = "issuer";
     let text = match discovery {
         Ok(text) => text,
+        Err(why) if access.discovery_denied => return denied_discovery(why, token_iss, access),
         Err(why) => {
             return Check::fail(
                 NAME,
@@ -53,22 +73,58 @@ pub fn check_issuer(discovery: Document<'_>, token_iss: Result<&str, &str>) -> C
             ),
         );
     }
-    agreed_issuer(&issuer)
+    agreed_issuer(&issuer, access.resolved).unwrap_or_else(|| {
+        Check::pass(
+            NAME,
+            format!("discovery and a fresh token agree on {issuer}"),
+        )
+    })
 }
 
-/// Check 1 once discovery and the token agree: the issuer must be an https URL without a
-/// trailing slash, as IAM provider URLs are.
-fn agreed_issuer(issuer: &str) -> Check {
+/// Check 1 when these credentials may not read discovery (a namespace admin: the default
+/// binding covers ServiceAccounts only): the apiserver's flags are not the user's to change,
+/// so the fix is the binding, and a fresh token's `iss` stands in for the issuer.
+fn denied_discovery(why: &str, token_iss: Result<&str, &str>, access: Access<'_>) -> Check {
+    const NAME: &str = "issuer";
+    let unreadable = format!("discovery is not readable with these credentials ({why})");
+    let iss = match token_iss {
+        Ok(iss) => iss,
+        Err(no_token) => {
+            return Check::warn(
+                NAME,
+                format!("{unreadable}, and no token tells the issuer: {no_token}"),
+                format!(
+                    "{DISCOVERY_BINDING}; or allow creating serviceaccounts/token (kubectl auth can-i create serviceaccounts/token)"
+                ),
+            );
+        }
+    };
+    match agreed_issuer(iss, access.resolved) {
+        Some(check) => Check {
+            evidence: format!("{} (read from a fresh token: {unreadable})", check.evidence),
+            ..check
+        },
+        None => Check::warn(
+            NAME,
+            format!("{unreadable}; a fresh token's iss is {iss}"),
+            format!("to compare it with discovery: {DISCOVERY_BINDING}"),
+        ),
+    }
+}
+
+/// Check 1 once the issuer is known: it must be an https URL without a trailing slash, as IAM
+/// provider URLs are, on a host IAM can reach; `None` when nothing is against it.
+fn agreed_issuer(issuer: &str, resolved: Option<Result<&[IpAddr], &str>>) -> Option<Check> {
     const NAME: &str = "issuer";
     match names::check_issuer(issuer) {
-        Err(error) => Check::fail(
+        Err(error) => Some(Check::fail(
             NAME,
             error.to_string(),
             format!(
                 "serve the issuer over https and set --service-account-issuer to it ({APISERVER_CONFIG})"
             ),
-        ),
-        Ok(Some(_slash)) => Check::fail(
+        )),
+        Ok(Some(_slash)) => Some(Check::fail(
             NAME,
             format!(
                 "issuer {issuer:?} ends with '/': IAM provider URLs drop it, so iss never matches the provider"
@@ -77,11 +133,8 @@ fn agreed_issuer(issuer: &str) -> Check {
                 "set --service-account-issuer to {:?} ({APISERVER_CONFIG})",
                 issuer.trim_end_matches('/')
             ),
-        ),
-        Ok(None) => Check::pass(
-            NAME,
-            format!("discovery and a fresh token agree on {issuer}"),
-        ),
+        )),
+        Ok(None) => reach::check(issuer, resolved),
     }
 }
 
@@ -93,14 +146,28 @@ pub fn discovery_field(text: &str, field: &str) -> Option<String> {
 
 /// Check 2: the JWKS is served and readable, holds the token's `kid`, and that key verifies the
 /// token's signature; keys without a kid, keys no token uses and keys that cannot be read are
-/// warned about.
-pub fn check_jwks(jwks: Document<'_>, token: Result<&str, &str>, issuer: &str) -> Check {
+/// warned about. `denied`: the JWKS answered 403 to these credentials.
+pub fn check_jwks(
+    jwks: Document<'_>,
+    denied: bool,
+    token: Result<&str, &str>,
+    issuer: &str,
+) -> Check {
     const NAME: &str = "jwks";
     let republish = format!(
         "publish the signing key's public half: add it to the apiserver's --service-account-key-file, then kubectl irsa oidc documents --issuer {issuer} --out DIR and upload DIR"
     );
     let text = match jwks {
         Ok(text) => text,
+        Err(why) if denied => {
+            return Check::warn(
+                NAME,
+                format!(
+                    "the cluster's JWKS is not readable with these credentials ({why}): its keys are not compared with a token"
+                ),
+                format!("to compare them: {DISCOVERY_BINDING}"),
+            );
+        }
         Err(why) => {
             return Check::fail(
                 NAME,
@@ -332,22 +399,25 @@ fn key_set(set: JwkSet) -> Vec<(String, AlgorithmParameters)> {
         .collect()
 }
 
-/// The thumbprint line of check 3, for comparison with the IAM provider.
-pub fn check_thumbprint(issuer: &str, thumbprint: Result<String, String>) -> Check {
+/// The thumbprint line of check 3: the SHA-1 of the top CA of the chain the `jwks_uri` host
+/// serves (the host IAM fetches keys from, not always the issuer's), for comparison with the
+/// IAM provider's thumbprint list.
+pub fn check_thumbprint(thumbprint: &Thumbprint) -> Check {
     const NAME: &str = "thumbprint";
-    match thumbprint {
-        Ok(thumbprint) => Check::pass(
+    let url = &thumbprint.url;
+    match &thumbprint.sha1 {
+        Ok(sha1) => Check::pass(
             NAME,
             format!(
-                "the top CA of {} has SHA-1 {thumbprint}: the IAM provider's thumbprint list should hold it",
-                issuer.trim_start_matches("https://")
+                "the top CA of {}, which serves the JWKS, has SHA-1 {sha1}: IAM checks it only for a chain to a CA it does not trust (private or self-signed); since 2023 it ignores the thumbprint for public CAs and S3",
+                crate::oidc::provider::host_and_port(url).map_or(url.clone(), |(host, _)| host)
             ),
         ),
         Err(why) => Check::fail(
             NAME,
-            why,
+            why.clone(),
             format!(
-                "check that {issuer} is reachable over https from here: kubectl irsa oidc thumbprint {issuer}"
+                "check that {url} is reachable over https from here: kubectl irsa oidc thumbprint {url}"
             ),
         ),
     }

@@ -28,10 +28,22 @@ pub fn judge(evidence: &Evidence) -> Report {
 /// Checks 1, 2, 3 (with --check-public) and the cluster-wide half of 5.
 fn cluster_checks(cluster: &ClusterEvidence, issuer_url: Option<&str>) -> Vec<Check> {
     let token_iss = cluster.token_iss();
+    let resolved = match &cluster.public {
+        Public::Fetched {
+            addresses: Some(found),
+            ..
+        } => Some(found.as_ref().map(Vec::as_slice).map_err(String::as_str)),
+        _ => None,
+    };
+    let access = issuer::Access {
+        discovery_denied: cluster.denied.discovery,
+        resolved,
+    };
     let mut checks = vec![
-        issuer::check_issuer(document(&cluster.discovery), document(&token_iss)),
+        issuer::check_issuer(document(&cluster.discovery), document(&token_iss), access),
         issuer::check_jwks(
             document(&cluster.jwks),
+            cluster.denied.jwks,
             document(&cluster.token),
             issuer_url.unwrap_or("ISSUER"),
         ),
@@ -48,6 +60,7 @@ fn cluster_checks(cluster: &ClusterEvidence, issuer_url: Option<&str>) -> Vec<Ch
                 discovery,
                 jwks,
                 thumbprint,
+                ..
             },
             Some(issuer_url),
         ) => {
@@ -58,7 +71,7 @@ fn cluster_checks(cluster: &ClusterEvidence, issuer_url: Option<&str>) -> Vec<Ch
                 document(jwks),
                 cluster.token_kid().as_deref(),
             ));
-            checks.push(issuer::check_thumbprint(issuer_url, thumbprint.clone()));
+            checks.push(issuer::check_thumbprint(thumbprint));
         }
     }
     checks.push(account::check_webhook(

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::binding::Keys;
 use crate::doctor::Status;
-use crate::doctor::evidence::Webhook;
+use crate::doctor::evidence::{Denied, Thumbprint, Webhook};
 use crate::oidc::keys::fixtures::Signer;
 
 const ISSUER: &str = "https://oidc.example.com/id/ABC";
@@ -46,6 +46,7 @@ fn healthy() -> (Signer, Evidence) {
         cluster: ClusterEvidence {
             discovery: Ok(json!({"issuer": ISSUER}).to_string()),
             jwks: Ok(json!({"keys": [signer.jwk]}).to_string()),
+            denied: Denied::default(),
             token: Ok(signer.token(&claims)),
             webhook: Ok(Some(Webhook {
                 config: "pod-identity-webhook".into(),
@@ -224,7 +225,11 @@ fn public_documents_are_judged_against_the_cluster() {
     evidence.cluster.public = Public::Fetched {
         discovery: Ok(json!({"issuer": ISSUER}).to_string()),
         jwks,
-        thumbprint: Ok("ab".repeat(20)),
+        thumbprint: Thumbprint {
+            url: format!("{ISSUER}/openid/v1/jwks"),
+            sha1: Ok("ab".repeat(20)),
+        },
+        addresses: Some(Ok(vec!["93.184.215.14".parse().unwrap()])),
     };
     let report = judge(&evidence);
     let names: Vec<&str> = report.sections[0].checks.iter().map(|c| c.name).collect();
@@ -234,7 +239,11 @@ fn public_documents_are_judged_against_the_cluster() {
     evidence.cluster.public = Public::Fetched {
         discovery: Err("GET https://oidc.example.com/id/ABC/.well-known/openid-configuration answered 403 Forbidden".into()),
         jwks: Err("the public discovery document has no jwks_uri".into()),
-        thumbprint: Err("connection refused".into()),
+        thumbprint: Thumbprint {
+            url: ISSUER.into(),
+            sha1: Err("connection refused".into()),
+        },
+        addresses: None,
     };
     let checks = &judge(&evidence).sections[0].checks;
     assert_eq!(
@@ -316,4 +325,68 @@ fn pods_are_judged_per_account_and_injection_knows_the_webhook() {
             .unwrap()
             .starts_with("inject their manifests and re-apply")
     );
+}
+
+#[test]
+fn a_namespace_admin_gets_the_binding_and_the_token_issuer_is_judged() {
+    let (signer, mut evidence) = healthy();
+    let denied = "403 Forbidden (forbidden: User \"jane\" cannot get path \"/.well-known/openid-configuration\")";
+    evidence.cluster.discovery = Err(denied.into());
+    evidence.cluster.jwks =
+        Err(denied.replace("/.well-known/openid-configuration", "/openid/v1/jwks"));
+    evidence.cluster.denied = Denied {
+        discovery: true,
+        jwks: true,
+    };
+    let binding = issuer::DISCOVERY_BINDING;
+    assert_eq!(
+        judge(&evidence).sections[0],
+        cluster_section(vec![
+            Check::warn(
+                "issuer",
+                format!(
+                    "discovery is not readable with these credentials ({denied}); a fresh token's iss is {ISSUER}"
+                ),
+                format!("to compare it with discovery: {binding}"),
+            ),
+            Check::warn(
+                "jwks",
+                "the cluster's JWKS is not readable with these credentials (403 Forbidden (forbidden: User \"jane\" cannot get path \"/openid/v1/jwks\")): its keys are not compared with a token",
+                format!("to compare them: {binding}"),
+            ),
+            Check::pass(
+                "webhook",
+                "pod-identity-webhook (served outside the cluster, as on EKS)",
+            ),
+        ])
+    );
+    // The token's issuer is known, so the account checks run as usual.
+    assert_eq!(
+        judge(&evidence).sections[1],
+        account_section("cart", default_account_checks())
+    );
+    // Once the binding is there, the jwks check verifies the token again.
+    evidence.cluster.jwks = Ok(json!({"keys": [signer.jwk]}).to_string());
+    evidence.cluster.denied.jwks = false;
+    assert_eq!(judge(&evidence).sections[0].checks[1].status, Status::Pass);
+}
+
+#[test]
+fn a_cluster_internal_issuer_fails_before_anything_is_fetched_publicly() {
+    let signer = Signer::rsa();
+    let issuer = "https://kubernetes.default.svc.cluster.local";
+    let (_, mut evidence) = healthy();
+    evidence.cluster.discovery = Ok(json!({"issuer": issuer}).to_string());
+    evidence.cluster.jwks = Ok(json!({"keys": [signer.jwk]}).to_string());
+    evidence.cluster.token = Ok(signer.token(&json!({"iss": issuer})));
+    let report = judge(&evidence);
+    assert_eq!(
+        report.sections[0].checks[0],
+        Check::fail(
+            "issuer",
+            "https://kubernetes.default.svc.cluster.local: kubernetes.default.svc.cluster.local is a cluster-internal name, so IAM cannot fetch the discovery document and keys from it",
+            crate::doctor::reach::PUBLISH,
+        )
+    );
+    assert_eq!(report.verdict(), Status::Fail);
 }

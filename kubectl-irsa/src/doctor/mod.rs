@@ -11,6 +11,7 @@ pub mod gather;
 pub mod issuer;
 pub mod judge;
 pub mod pods;
+pub mod reach;
 pub mod trust;
 
 use serde::Serialize;
