@@ -177,7 +177,11 @@ fn check_public_compares_the_issuer_host_with_the_cluster() {
             None
         )
     );
+}
 
+#[test]
+fn check_public_names_a_stale_upload_and_an_untrusted_host() {
+    let cluster = healthy();
     let mut stale_key = cluster.fake.signing_jwk();
     stale_key["kid"] = json!("before-rotation");
     let (stale_tls, stale) = issuer_host(json!({"keys": [stale_key]}), None);

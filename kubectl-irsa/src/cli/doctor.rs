@@ -23,8 +23,9 @@ pub struct DoctorArgs {
     #[arg(short, long, value_enum, default_value_t)]
     pub output: ReportFormat,
 
-    /// Also fetch the discovery document and JWKS from the issuer URL as IAM does, compare them
-    /// with the cluster's, and print the issuer host's thumbprint.
+    /// Also look up the issuer's host and fetch the discovery document and JWKS from the issuer
+    /// URL as IAM does, compare them with the cluster's, and print the thumbprint of the JWKS
+    /// host (which IAM needs only for a private CA).
     #[arg(long)]
     pub check_public: bool,
 
