@@ -282,15 +282,23 @@ async fn public(issuer: &str, config: &Arc<rustls::ClientConfig>) -> Public {
 }
 
 /// The addresses of the issuer's host, looked up as IAM would have to (`None` for an issuer
-/// that is not looked up, see [`reach::host_to_resolve`]).
+/// that is not looked up, see [`reach::host_to_resolve`]). The system resolver runs on a
+/// thread of its own: a resolver that never answers is left behind after [`LOOKUP_TIMEOUT`]
+/// instead of holding the runtime's shutdown (which waits for its blocking tasks).
 async fn resolve(issuer: &str) -> Option<Fetched<Vec<IpAddr>>> {
+    use std::net::ToSocketAddrs as _;
     let host = reach::host_to_resolve(issuer)?;
-    let lookup = tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host, 443))).await;
-    let found = match lookup {
-        Err(_) => Err(format!("no answer in {} s", LOOKUP_TIMEOUT.as_secs())),
-        Ok(Err(error)) => Err(error.to_string()),
-        Ok(Ok(addresses)) => {
-            let mut ips: Vec<IpAddr> = addresses.map(|a| a.ip()).collect();
+    let (send, receive) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let found = (host.as_str(), 443)
+            .to_socket_addrs()
+            .map(|addresses| addresses.map(|a| a.ip()).collect::<Vec<IpAddr>>());
+        let _ = send.send(found);
+    });
+    let found = match tokio::time::timeout(LOOKUP_TIMEOUT, receive).await {
+        Err(_) | Ok(Err(_)) => Err(format!("no answer in {} s", LOOKUP_TIMEOUT.as_secs())),
+        Ok(Ok(Err(error))) => Err(error.to_string()),
+        Ok(Ok(Ok(mut ips))) => {
             ips.sort();
             ips.dedup();
             match ips.is_empty() {
