@@ -1,6 +1,7 @@
-//! Everything `doctor` fetched, as plain values: what the cluster serves and the token it signs,
-//! the webhook, the ServiceAccounts and their pods, the tokens for the trust policy, what the
-//! issuer URL serves (`--check-public`) and what STS answered (`--assume`). Gathering fills it
+//! Everything `doctor` fetched, as plain values: what the cluster serves (or refuses to these
+//! credentials) and the token it signs, the webhook, the ServiceAccounts and their pods, the
+//! tokens for the trust policy, what the issuer's host resolves to and what the issuer URL
+//! serves (`--check-public`), and what STS answered (`--assume`). Gathering fills it
 //! ([`super::gather`], the only I/O); judging reads it ([`super::judge`]), so every verdict can
 //! be tested on a hand-built value. A fetch that failed is kept as the one line saying why: a
 //! missing link is a finding to judge, not an error.

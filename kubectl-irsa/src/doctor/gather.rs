@@ -1,6 +1,8 @@
 //! Doctor's I/O: everything the checks look at, fetched once into an [`Evidence`]. The cluster
-//! through [`Cluster`] (the documents it serves, a fresh token, the webhook, the pods), the
-//! issuer URL over verified HTTPS through `irsa_sts::http` (`--check-public`), and STS through
+//! through [`Cluster`] (the documents it serves and whether it refused them to these
+//! credentials, a fresh token, the webhook, the pods: one list for all, their owners read from
+//! the pods themselves), with `--check-public` the issuer's host through the system resolver
+//! and the issuer URL over verified HTTPS through `irsa_sts::http`, and STS through
 //! [`identity::assume`] (`--assume`). A fetch that fails is recorded as evidence (one line), so
 //! judging can say which link is broken; only failing to find the ServiceAccounts to look at
 //! is an error.
