@@ -1,94 +1,13 @@
 //! Proves the fake Kubernetes API server is faithful: the real `kubectl` on this machine works
 //! against it. (`fake_kube_client.rs` does the same with kube-rs.)
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod fake_common;
+
 use std::time::{Duration, Instant};
 
+use fake_common::{Cluster, assert_has};
 use serde_json::Value;
-use tests::FakeKube;
 use tests::fake_kube::{PodPhase, PodScript};
-
-/// A fake, a kubeconfig for it, and an empty HOME (kubectl caches discovery there).
-struct Cluster {
-    fake: FakeKube,
-    kubeconfig: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Cluster {
-    fn start() -> Self {
-        let fake = FakeKube::start();
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = fake.write_kubeconfig(dir.path());
-        Self {
-            fake,
-            kubeconfig,
-            dir,
-        }
-    }
-
-    /// Runs `kubectl --kubeconfig K ARGS` with a clean environment.
-    fn kubectl(&self, args: &[&str]) -> Output {
-        Command::new("kubectl")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(args)
-            .output()
-            .expect("run kubectl")
-    }
-
-    /// Runs kubectl with `line`'s words, asserting success; returns stdout.
-    fn ok(&self, line: &str) -> String {
-        self.ok_args(&line.split_whitespace().collect::<Vec<_>>())
-    }
-
-    /// Runs kubectl, asserting success; returns stdout.
-    fn ok_args(&self, args: &[&str]) -> String {
-        let output = self.kubectl(args);
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success(),
-            "kubectl {args:?} failed: {}\nstdout: {stdout}\nstderr: {stderr}\nrequests: {:#?}",
-            output.status,
-            self.fake
-                .requests()
-                .iter()
-                .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
-                .collect::<Vec<_>>()
-        );
-        stdout
-    }
-
-    /// Runs kubectl with `line`'s words, asserting success; returns stderr.
-    fn kubectl_stderr(&self, line: &str) -> String {
-        let output = self.kubectl(&line.split_whitespace().collect::<Vec<_>>());
-        assert!(output.status.success(), "kubectl {line} failed");
-        String::from_utf8_lossy(&output.stderr).into_owned()
-    }
-
-    /// Runs kubectl with `line`'s words, asserting failure; returns stderr.
-    fn fails(&self, line: &str) -> String {
-        let args: Vec<&str> = line.split_whitespace().collect();
-        let output = self.kubectl(&args);
-        assert!(!output.status.success(), "kubectl {args:?} succeeded");
-        String::from_utf8_lossy(&output.stderr).into_owned()
-    }
-
-    fn json(&self, line: &str) -> Value {
-        serde_json::from_str(&self.ok(line)).expect("kubectl printed JSON")
-    }
-}
-
-/// Asserts that `text` contains `part`.
-#[track_caller]
-fn assert_has(text: &str, part: &str) {
-    assert!(text.contains(part), "{part:?} not in:\n{text}");
-}
 
 fn annotation(sa: &Value, key: &str) -> Option<String> {
     sa["metadata"]["annotations"][key]
@@ -344,10 +263,11 @@ fn pending_pod_logs_fail_like_the_kubelet() {
     cluster.ok("run stuck --image=nope --restart=Never");
     let status = cluster.ok("get pod stuck --no-headers");
     assert_has(&status, "ErrImagePull");
+    // kubelet_pods.go validateContainerLogStatus: ErrImagePull is "image can't be pulled".
     let err = cluster.fails("logs stuck");
-    assert_has(
-        &err,
-        "is waiting to start: trying and failing to pull image",
+    assert_eq!(
+        err,
+        "Error from server (BadRequest): container \"stuck\" in pod \"stuck\" is waiting to start: image can't be pulled\n"
     );
 }
 

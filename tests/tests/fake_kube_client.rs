@@ -11,32 +11,15 @@ use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
 use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube::api::{WatchEvent, WatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 use serde_json::{Value, json};
 use sha2::Digest as _;
+mod fake_common;
+
+use fake_common::{api_error, client};
 use tests::FakeKube;
 use tests::fake_kube::{DEFAULT_ISSUER, Injection, PodScript};
 
 const ROLE_KEY: &str = "eks.amazonaws.com/role-arn";
-
-async fn client(fake: &FakeKube) -> Client {
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = Kubeconfig::read_from(fake.write_kubeconfig(dir.path())).unwrap();
-    let options = KubeConfigOptions::default();
-    let config = Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .unwrap();
-    Client::try_from(config).unwrap()
-}
-
-/// The API error's code, reason and message.
-fn api_error<T: std::fmt::Debug>(result: kube::Result<T>) -> (u16, String, String) {
-    match result.unwrap_err() {
-        kube::Error::Api(status) => (status.code, status.reason.clone(), status.message.clone()),
-        other => panic!("not an API error: {other:?}"),
-    }
-}
 
 fn ann(sa: &ServiceAccount, key: &str) -> Option<String> {
     sa.metadata.annotations.as_ref()?.get(key).cloned()

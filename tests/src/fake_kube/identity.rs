@@ -141,18 +141,9 @@ pub(crate) fn review(shared: &Shared, req: &Req, resource: Resource) -> Reply {
         answer["status"] = json!({"userInfo": {"username": req.user, "groups": req.groups}});
         return Ok(json_response(201, &answer));
     }
-    let attributes = body
-        .pointer("/spec/resourceAttributes")
-        .cloned()
-        .unwrap_or(json!({}));
-    let verb = str_at(&attributes, "/verb");
-    let mut resource_name = str_at(&attributes, "/resource").to_owned();
-    let sub = str_at(&attributes, "/subresource");
-    if !sub.is_empty() {
-        resource_name = format!("{resource_name}/{sub}");
-    }
-    let allowed = !shared.config().is_denied(verb, &resource_name);
-    answer["spec"] = body.get("spec").cloned().unwrap_or(json!({}));
-    answer["status"] = json!({"allowed": allowed});
+    let spec = body.get("spec").cloned().unwrap_or(json!({}));
+    let status = super::rbac::review(shared, req, &spec);
+    answer["spec"] = spec;
+    answer["status"] = status;
     Ok(json_response(201, &answer))
 }

@@ -14,11 +14,26 @@
 //! and `kube-node-lease`, and every namespace gets a `default` ServiceAccount when created.
 //! Writes that change nothing keep the resource version, as the apiserver does.
 
+mod containers;
+mod defaults;
+mod events;
 mod identity;
+mod kubelet;
+mod kubelet_failures;
+mod list;
+mod logs;
 mod objects;
 mod patch;
+mod pod_identity;
+mod pod_security;
+mod pod_security_checks;
+mod pod_security_restricted;
+mod pod_status;
+mod pod_table;
 mod pods;
 mod protobuf;
+mod quota;
+mod rbac;
 mod resources;
 mod router;
 mod selectors;
@@ -28,13 +43,17 @@ mod table;
 mod tokens;
 mod validate;
 mod watch;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-pub use pods::{Injection, PodPhase, PodScript};
+pub use containers::{ContainerScript, ContainerStart};
+pub use pods::{INSUFFICIENT_CPU, Injection, PodPhase, PodScript};
+pub use rbac::PolicyRule;
+pub use webhooks::{SIDECAR_IMAGE, SIDECAR_UID};
 
 use crate::server::{BackgroundServer, StreamingHandler};
 use resources::Resource;
@@ -145,6 +164,62 @@ impl FakeKube {
                     .unwrap_or_else(|e| panic!("invalid namespace {name}: {}", e.message));
             objects::insert_new(&mut store, Resource::Namespace, namespace);
         }
+    }
+
+    /// Creates a namespace with these labels (and its `default` ServiceAccount), or adds the
+    /// labels to the existing one. `pod-security.kubernetes.io/enforce` (`privileged`,
+    /// `baseline`, `restricted`), `enforce-version`, `warn` and `warn-version` govern Pod
+    /// Security admission of its pods, as on a real cluster.
+    ///
+    /// # Panics
+    ///
+    /// When a name or label is invalid, or a Pod Security label has no valid value (the
+    /// apiserver refuses such a namespace).
+    pub fn add_namespace_with_labels(&self, name: &str, labels: &[(&str, &str)]) -> Value {
+        self.add_namespace(name);
+        let mut store = self.shared.store();
+        let existing = store
+            .get(Resource::Namespace, "", name)
+            .cloned()
+            .expect("the namespace was just added");
+        let mut updated = existing.clone();
+        for (key, value) in labels {
+            updated["metadata"]["labels"][*key] = json!(value);
+        }
+        let errors = validate::validate(Resource::Namespace, &updated);
+        assert!(errors.is_empty(), "invalid labels: {}", errors[0].detail);
+        if let Err(e) = pod_security::validate_namespace(&updated, Some(&existing)) {
+            panic!("{}", e.message);
+        }
+        store.put(Resource::Namespace, objects::canonical(updated))
+    }
+
+    /// Makes `image` run as `uid` (its config's `USER`); images not set run as root (0), as
+    /// the official aws-cli image does. The kubelet refuses, with
+    /// `CreateContainerConfigError`, to start a container with `runAsNonRoot` and no
+    /// `runAsUser` whose image runs as 0.
+    pub fn set_image_user(&self, image: &str, uid: i64) {
+        self.shared
+            .config()
+            .image_users
+            .insert(image.to_owned(), kubelet::ImageUser::Uid(uid));
+    }
+
+    /// Makes `image` run as the non-numeric user `name`, which `runAsNonRoot` cannot verify.
+    pub fn set_image_username(&self, image: &str, name: &str) {
+        self.shared
+            .config()
+            .image_users
+            .insert(image.to_owned(), kubelet::ImageUser::Name(name.to_owned()));
+    }
+
+    /// Every stored core/v1 event, in namespace then name order.
+    pub fn events(&self) -> Vec<Value> {
+        let store = self.shared.store();
+        store
+            .range(Resource::Event, None, None)
+            .map(|(_, event)| event.clone())
+            .collect()
     }
 
     /// Creates a ServiceAccount with these annotations (creating the namespace if needed), or

@@ -1,10 +1,8 @@
-//! Generic object handling: create, get, list (paginated), replace, delete; metadata that the
+//! Generic object handling: create, get, replace, delete; metadata that the
 //! apiserver fills in; and the final step of every write.
 
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
 use super::patch;
@@ -12,11 +10,11 @@ use super::pods;
 use super::protobuf;
 use super::resources::Resource;
 use super::router::{Req, Target};
-use super::selectors::Selector;
 use super::state::{Shared, Store, str_at};
-use super::status::{ApiError, Reply, json_response};
+use super::status::{self, ApiError, Reply, json_response};
 use super::table;
 use super::validate;
+use super::{pod_security, quota};
 
 /// Now, as the apiserver writes timestamps (RFC 3339, whole seconds, UTC).
 pub(crate) fn now() -> String {
@@ -115,19 +113,27 @@ pub(crate) fn create(shared: &Arc<Shared>, req: &Req, target: &Target) -> Reply 
         return Err(ApiError::already_exists(target.resource, &name));
     }
     let mut object = patch::record_update(None, object, &req.field_manager());
-    let script = if target.resource == Resource::Pod {
+    let admitted = if target.resource == Resource::Pod {
         Some(pods::admit(shared, &store, &mut object)?)
     } else {
         None
     };
+    let warnings = admitted
+        .as_ref()
+        .map(|a| a.warnings.clone())
+        .unwrap_or_default();
     if req.dry_run() {
-        return Ok(json_response(201, &canonical(object)));
+        let response = json_response(201, &canonical(object));
+        return Ok(status::with_warnings(response, &warnings));
     }
     let stored = insert_new(&mut store, target.resource, object);
-    if let Some(script) = script {
-        pods::start(shared, &mut store, &stored, script);
+    if let Some(admitted) = admitted {
+        pods::start(shared, &mut store, &stored, admitted);
     }
-    Ok(json_response(201, &stored))
+    Ok(status::with_warnings(
+        json_response(201, &stored),
+        &warnings,
+    ))
 }
 
 /// Checks a new object's kind, namespace and name, and fills in the metadata the apiserver sets.
@@ -186,17 +192,37 @@ pub(crate) fn prepare_new(
     meta["creationTimestamp"] = json!(now());
     let mut object = with_type(resource, object);
     if resource == Resource::Namespace {
-        let name = str_at(&object, "/metadata/name").to_owned();
-        object["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
         object["spec"] = json!({"finalizers": ["kubernetes"]});
         object["status"] = json!({"phase": "Active"});
     }
-    let errors = validate::validate(resource, &object);
+    server_fields(resource, &mut object, None)?;
+    Ok(object)
+}
+
+/// What the apiserver keeps or checks on every write of a resource: a namespace's
+/// `kubernetes.io/metadata.name` label and Pod Security labels, a quota's status (the quota
+/// controller's), then validation.
+fn server_fields(
+    resource: Resource,
+    object: &mut Value,
+    existing: Option<&Value>,
+) -> Result<(), ApiError> {
+    let name = str_at(object, "/metadata/name").to_owned();
+    match resource {
+        Resource::Namespace => {
+            object["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
+        }
+        Resource::ResourceQuota => quota::controller_status(object),
+        _ => {}
+    }
+    let errors = validate::validate(resource, object);
     if !errors.is_empty() {
-        let name = str_at(&object, "/metadata/name").to_owned();
         return Err(ApiError::invalid(resource, &name, &errors));
     }
-    Ok(object)
+    if resource == Resource::Namespace {
+        pod_security::validate_namespace(object, existing)?;
+    }
+    Ok(())
 }
 
 /// `object` with `apiVersion` and `kind` first.
@@ -238,130 +264,18 @@ pub(crate) fn get(shared: &Shared, req: &Req, target: &Target) -> Reply {
     let name = target.name.as_deref().unwrap_or_default();
     let namespace = target.namespace.as_deref().unwrap_or_default();
     let store = shared.store();
-    let object = store
-        .get(target.resource, namespace, name)
+    let stored = store
+        .get(target.resource.storage(), namespace, name)
         .ok_or_else(|| ApiError::not_found(target.resource, name))?;
+    let object = target.resource.present(stored);
     if req.wants_table() {
         let meta = json!({"resourceVersion": store.rv().to_string()});
         return Ok(json_response(
             200,
-            &table::table(target.resource, &[object], meta, req.param("includeObject")),
+            &table::table(target.resource, &[stored], meta, req.param("includeObject")),
         ));
     }
-    Ok(json_response(200, object))
-}
-
-/// `GET` of a collection: `limit` and `continue` paginate in key order, like etcd.
-pub(crate) fn list(shared: &Shared, req: &Req, target: &Target) -> Reply {
-    let selector = Selector::parse(
-        target.resource,
-        req.param("labelSelector"),
-        req.param("fieldSelector"),
-    )?;
-    let limit: usize = req.param("limit").and_then(|l| l.parse().ok()).unwrap_or(0);
-    let namespace = target.namespace.as_deref();
-    let prefix = namespace.map(|ns| format!("{ns}/")).unwrap_or_default();
-    let store = shared.store();
-    let start = match req.param("continue").filter(|c| !c.is_empty()) {
-        Some(token) => Some(format!("{prefix}{}", decode_continue(token)?)),
-        None => None,
-    };
-    let mut page: Vec<&Value> = Vec::new();
-    let mut last_key = None;
-    let mut remaining = 0usize;
-    let filtered = !selector.is_empty();
-    for (key, object) in store.range(target.resource, namespace, start.as_deref()) {
-        if filtered && !selector.matches(object) {
-            continue;
-        }
-        if limit == 0 || page.len() < limit {
-            page.push(object);
-            last_key = Some(key);
-        } else {
-            remaining += 1;
-            if filtered {
-                break;
-            }
-        }
-    }
-    let rv = store.rv();
-    let mut meta = json!({"resourceVersion": rv.to_string()});
-    if remaining > 0 {
-        let last = last_key
-            .map(|k| k.strip_prefix(&prefix).unwrap_or(k))
-            .unwrap_or("");
-        meta["continue"] = json!(encode_continue(rv, last));
-        if selector.is_empty() {
-            meta["remainingItemCount"] = json!(remaining);
-        }
-    }
-    if req.wants_table() {
-        return Ok(json_response(
-            200,
-            &table::table(target.resource, &page, meta, req.param("includeObject")),
-        ));
-    }
-    let list = json!({
-        "kind": format!("{}List", target.resource.kind()),
-        "apiVersion": target.resource.api_version(),
-        "metadata": meta,
-        "items": [],
-    });
-    list_response(list, &page)
-}
-
-/// A list whose items (stored with apiVersion and kind) are written without them, as the
-/// apiserver writes list items, and without copying them.
-fn list_response(mut list: Value, items: &[&Value]) -> super::status::Reply {
-    struct Item<'a>(&'a Value);
-    impl serde::Serialize for Item<'_> {
-        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            use serde::ser::SerializeMap as _;
-            let Value::Object(map) = self.0 else {
-                return self.0.serialize(serializer);
-            };
-            let mut out = serializer.serialize_map(None)?;
-            for (key, value) in map
-                .iter()
-                .filter(|(k, _)| *k != "apiVersion" && *k != "kind")
-            {
-                out.serialize_entry(key, value)?;
-            }
-            out.end()
-        }
-    }
-    if let Some(map) = list.as_object_mut() {
-        map.shift_remove("items");
-    }
-    let mut body = serde_json::to_vec(&list).expect("serialize a list");
-    body.pop(); // The closing brace.
-    body.extend_from_slice(b",\"items\":");
-    let items: Vec<Item<'_>> = items.iter().map(|v| Item(v)).collect();
-    serde_json::to_writer(&mut body, &items).expect("serialize list items");
-    body.push(b'}');
-    Ok(super::status::bytes_response(200, "application/json", body))
-}
-
-fn encode_continue(rv: u64, last_key: &str) -> String {
-    let token = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{last_key}\u{0}")});
-    URL_SAFE_NO_PAD.encode(token.to_string())
-}
-
-fn decode_continue(token: &str) -> Result<String, ApiError> {
-    let invalid = |why: &str| ApiError::bad_request(format!("continue key is not valid: {why}"));
-    let bytes = URL_SAFE_NO_PAD
-        .decode(token.trim_end_matches('='))
-        .map_err(|_| invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
-    let value: Value =
-        serde_json::from_slice(&bytes).map_err(|_| invalid("invalid continue token"))?;
-    if str_at(&value, "/v") != "meta.k8s.io/v1" {
-        return Err(invalid("server does not recognize this encoded key"));
-    }
-    let start = str_at(&value, "/start");
-    if start.is_empty() || start.contains("..") {
-        return Err(invalid("continue key is not valid"));
-    }
-    Ok(start.to_owned())
+    Ok(json_response(200, &object))
 }
 
 /// `PUT` of one object.
@@ -428,13 +342,7 @@ pub(crate) fn commit_update(
     }
     updated["apiVersion"] = existing["apiVersion"].clone();
     updated["kind"] = existing["kind"].clone();
-    if target.resource == Resource::Namespace {
-        updated["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
-    }
-    let errors = validate::validate(target.resource, &updated);
-    if !errors.is_empty() {
-        return Err(ApiError::invalid(target.resource, &name, &errors));
-    }
+    server_fields(target.resource, &mut updated, Some(existing))?;
     if track_update {
         updated = patch::record_update(Some(existing), updated, &req.field_manager());
     }
@@ -481,7 +389,12 @@ pub(crate) fn delete(shared: &Shared, req: &Req, target: &Target) -> Reply {
         return Ok(json_response(200, &answer));
     }
     if target.resource == Resource::Namespace {
-        for resource in [Resource::Pod, Resource::ServiceAccount] {
+        for resource in [
+            Resource::Pod,
+            Resource::ServiceAccount,
+            Resource::Event,
+            Resource::ResourceQuota,
+        ] {
             let names: Vec<String> = store
                 .range(resource, Some(&name), None)
                 .map(|(_, o)| str_at(o, "/metadata/name").to_owned())

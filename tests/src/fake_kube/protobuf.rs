@@ -132,28 +132,41 @@ fn token_request_spec(data: &[u8]) -> Option<Value> {
     Some(Value::Object(spec))
 }
 
+/// `SelfSubjectAccessReviewSpec`: `resourceAttributes` (1) and `nonResourceAttributes` (2)
+/// (k8s.io/api authorization/v1 generated.proto).
 fn access_review_spec(data: &[u8]) -> Option<Value> {
     let mut spec = Map::new();
     for (number, field) in fields(data)? {
-        if let (1, Field::Bytes(b)) = (number, field) {
-            let mut attributes = Map::new();
-            for (n, f) in fields(b)? {
-                let key = match n {
-                    1 => "namespace",
-                    2 => "verb",
-                    3 => "group",
-                    4 => "version",
-                    5 => "resource",
-                    6 => "subresource",
-                    7 => "name",
-                    _ => continue,
-                };
-                if let Field::Bytes(v) = f {
-                    attributes.insert(key.to_owned(), json!(string(v)?));
-                }
+        let (name, keys): (&str, &[&str]) = match number {
+            1 => (
+                "resourceAttributes",
+                &[
+                    "namespace",
+                    "verb",
+                    "group",
+                    "version",
+                    "resource",
+                    "subresource",
+                    "name",
+                ],
+            ),
+            2 => ("nonResourceAttributes", &["path", "verb"]),
+            _ => continue,
+        };
+        let Field::Bytes(b) = field else {
+            continue;
+        };
+        let mut attributes = Map::new();
+        for (n, f) in fields(b)? {
+            let key = usize::try_from(n)
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| keys.get(i));
+            if let (Some(key), Field::Bytes(v)) = (key, f) {
+                attributes.insert((*key).to_owned(), json!(string(v)?));
             }
-            spec.insert("resourceAttributes".to_owned(), Value::Object(attributes));
         }
+        spec.insert(name.to_owned(), Value::Object(attributes));
     }
     Some(Value::Object(spec))
 }

@@ -3,24 +3,35 @@
 use serde_json::{Value, json};
 
 /// A resource type the fake serves.
+// `ResourceQuota` is the API's own name for the kind.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Resource {
     Namespace,
     ServiceAccount,
     Pod,
+    /// `core/v1` events, as the kubelet and the scheduler record them.
+    Event,
+    ResourceQuota,
     MutatingWebhookConfiguration,
     SelfSubjectReview,
     SelfSubjectAccessReview,
+    /// `events.k8s.io/v1` events: the same objects as [`Resource::Event`], converted on read
+    /// (one etcd resource behind two APIs, as in the apiserver).
+    EventV1,
 }
 
 /// Every resource, in discovery order.
-pub(crate) const ALL: [Resource; 6] = [
+pub(crate) const ALL: [Resource; 9] = [
     Resource::Namespace,
     Resource::ServiceAccount,
     Resource::Pod,
+    Resource::Event,
+    Resource::ResourceQuota,
     Resource::MutatingWebhookConfiguration,
     Resource::SelfSubjectReview,
     Resource::SelfSubjectAccessReview,
+    Resource::EventV1,
 ];
 
 impl Resource {
@@ -33,7 +44,12 @@ impl Resource {
     /// The API group; empty for the core group.
     pub(crate) fn group(self) -> &'static str {
         match self {
-            Self::Namespace | Self::ServiceAccount | Self::Pod => "",
+            Self::Namespace
+            | Self::ServiceAccount
+            | Self::Pod
+            | Self::Event
+            | Self::ResourceQuota => "",
+            Self::EventV1 => "events.k8s.io",
             Self::MutatingWebhookConfiguration => "admissionregistration.k8s.io",
             Self::SelfSubjectReview => "authentication.k8s.io",
             Self::SelfSubjectAccessReview => "authorization.k8s.io",
@@ -60,6 +76,8 @@ impl Resource {
             Self::Namespace => "namespaces",
             Self::ServiceAccount => "serviceaccounts",
             Self::Pod => "pods",
+            Self::Event | Self::EventV1 => "events",
+            Self::ResourceQuota => "resourcequotas",
             Self::MutatingWebhookConfiguration => "mutatingwebhookconfigurations",
             Self::SelfSubjectReview => "selfsubjectreviews",
             Self::SelfSubjectAccessReview => "selfsubjectaccessreviews",
@@ -72,6 +90,8 @@ impl Resource {
             Self::Namespace => "Namespace",
             Self::ServiceAccount => "ServiceAccount",
             Self::Pod => "Pod",
+            Self::Event | Self::EventV1 => "Event",
+            Self::ResourceQuota => "ResourceQuota",
             Self::MutatingWebhookConfiguration => "MutatingWebhookConfiguration",
             Self::SelfSubjectReview => "SelfSubjectReview",
             Self::SelfSubjectAccessReview => "SelfSubjectAccessReview",
@@ -86,7 +106,10 @@ impl Resource {
 
     /// Whether objects live in a namespace.
     pub(crate) fn namespaced(self) -> bool {
-        matches!(self, Self::ServiceAccount | Self::Pod)
+        matches!(
+            self,
+            Self::ServiceAccount | Self::Pod | Self::Event | Self::ResourceQuota | Self::EventV1
+        )
     }
 
     /// Whether objects are stored (reviews are answered, never stored).
@@ -95,6 +118,23 @@ impl Resource {
             self,
             Self::SelfSubjectReview | Self::SelfSubjectAccessReview
         )
+    }
+
+    /// The resource whose objects this one serves ([`Resource::EventV1`] shows the core
+    /// events).
+    pub(crate) fn storage(self) -> Self {
+        match self {
+            Self::EventV1 => Self::Event,
+            other => other,
+        }
+    }
+
+    /// An object of [`Resource::storage`] as this resource shows it.
+    pub(crate) fn present(self, object: &Value) -> std::borrow::Cow<'_, Value> {
+        match self {
+            Self::EventV1 => std::borrow::Cow::Owned(super::events::to_v1(object)),
+            _ => std::borrow::Cow::Borrowed(object),
+        }
     }
 
     fn discovery_entry(self) -> Value {
@@ -123,6 +163,8 @@ impl Resource {
             Self::Namespace => &["ns"],
             Self::ServiceAccount => &["sa"],
             Self::Pod => &["po"],
+            Self::Event | Self::EventV1 => &["ev"],
+            Self::ResourceQuota => &["quota"],
             _ => &[],
         };
         if !short.is_empty() {
@@ -252,6 +294,12 @@ pub(crate) fn resource_list(group: &str, version: &str) -> Option<Value> {
                     None,
                 ));
             }
+            Resource::ResourceQuota => resources.push(subresource(
+                "resourcequotas/status",
+                "ResourceQuota",
+                &["get", "patch", "update"],
+                None,
+            )),
             _ => {}
         }
     }

@@ -9,7 +9,7 @@ use hyper::{Method, Request, Response};
 use super::resources::{self, Resource};
 use super::state::{Shared, lock};
 use super::status::{ApiError, Reply, json_response};
-use super::{LoggedRequest, identity, objects, patch, pods, watch};
+use super::{LoggedRequest, identity, list, logs, objects, patch, rbac, watch};
 use crate::server::StreamBody;
 
 /// A request, parsed.
@@ -24,6 +24,8 @@ pub(crate) struct Req {
     pub(crate) user: String,
     /// That user's groups.
     pub(crate) groups: Vec<String>,
+    /// When impersonating: the real user, its groups, and the groups asked for.
+    pub(crate) impersonator: Option<(String, Vec<String>, Vec<String>)>,
     pub(crate) body: Bytes,
 }
 
@@ -92,16 +94,13 @@ pub(crate) fn handle(shared: &Arc<Shared>, request: Request<Bytes>) -> Response<
         .iter()
         .filter_map(|v| v.to_str().ok().map(str::to_owned))
         .collect();
-    let (user, groups) = {
+    let (real_user, real_groups) = {
         let config = shared.config();
-        match &impersonate_user {
-            Some(user) => {
-                let mut groups = impersonate_groups.clone();
-                groups.push("system:authenticated".to_owned());
-                (user.clone(), groups)
-            }
-            None => (config.user.clone(), config.groups.clone()),
-        }
+        (config.user.clone(), config.groups.clone())
+    };
+    let (user, groups) = match &impersonate_user {
+        Some(user) => (user.clone(), impersonated_groups(user, &impersonate_groups)),
+        None => (real_user.clone(), real_groups.clone()),
     };
     let req = Req {
         method: parts.method.clone(),
@@ -114,6 +113,9 @@ pub(crate) fn handle(shared: &Arc<Shared>, request: Request<Bytes>) -> Response<
         user_agent: header(headers, "user-agent").unwrap_or_default(),
         user,
         groups,
+        impersonator: impersonate_user
+            .is_some()
+            .then(|| (real_user, real_groups, impersonate_groups.clone())),
         body,
     };
     lock(&shared.log).push(LoggedRequest {
@@ -129,8 +131,45 @@ pub(crate) fn handle(shared: &Arc<Shared>, request: Request<Bytes>) -> Response<
     route(shared, &req).unwrap_or_else(ApiError::into_response)
 }
 
+/// The groups of an impersonated user (impersonation.go): the requested ones, else a
+/// ServiceAccount's own groups; then `system:authenticated`.
+fn impersonated_groups(user: &str, requested: &[String]) -> Vec<String> {
+    let mut groups = requested.to_vec();
+    if groups.is_empty()
+        && let Some(rest) = user.strip_prefix("system:serviceaccount:")
+        && let Some((namespace, _)) = rest.split_once(':')
+    {
+        groups.push("system:serviceaccounts".to_owned());
+        groups.push(format!("system:serviceaccounts:{namespace}"));
+    }
+    if !groups
+        .iter()
+        .any(|g| g == "system:authenticated" || g == "system:unauthenticated")
+    {
+        groups.push("system:authenticated".to_owned());
+    }
+    groups
+}
+
 fn route(shared: &Arc<Shared>, req: &Req) -> Reply {
+    if let Some((real_user, real_groups, asked)) = &req.impersonator {
+        let config = shared.config();
+        rbac::authorize_impersonation(&config, (real_user, real_groups), &req.user, asked)?;
+    }
     let path = req.path.trim_end_matches('/');
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if !rbac::is_resource_path(&segments) {
+        rbac::authorize_path(shared, req)?;
+        return non_resource(shared, req, path, &segments);
+    }
+    let target = parse_target(&segments).ok_or_else(ApiError::no_route)?;
+    let verb = verb(req, &target);
+    rbac::authorize(shared, req, &target, verb)?;
+    dispatch(shared, req, &target, verb)
+}
+
+/// Discovery, the OIDC documents and health: the non-resource paths.
+fn non_resource(shared: &Arc<Shared>, req: &Req, path: &str, segments: &[&str]) -> Reply {
     let get = req.method == Method::GET;
     match path {
         "/version" if get => return Ok(json_response(200, &resources::version())),
@@ -152,9 +191,8 @@ fn route(shared: &Arc<Shared>, req: &Req) -> Reply {
         }
         _ => {}
     }
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     if get {
-        let document = match segments.as_slice() {
+        let document = match segments {
             ["api", version] => resources::resource_list("", version),
             ["apis", group] => resources::group(group),
             ["apis", group, version] => resources::resource_list(group, version),
@@ -164,11 +202,15 @@ fn route(shared: &Arc<Shared>, req: &Req) -> Reply {
             return Ok(json_response(200, &document));
         }
     }
-    let target = parse_target(&segments).ok_or_else(ApiError::no_route)?;
-    let verb = verb(req, &target);
-    authorize(shared, req, &target, verb)?;
+    Err(ApiError::no_route())
+}
+
+fn dispatch(shared: &Arc<Shared>, req: &Req, target: &Target, verb: &str) -> Reply {
     let item = target.name.is_some();
     match (&req.method, target.subresource.as_deref(), item) {
+        (m, _, _) if target.resource == Resource::EventV1 && m != Method::GET => {
+            Err(ApiError::method_not_allowed())
+        }
         (_, _, _) if !target.resource.stored() => {
             if req.method == Method::POST && !item {
                 identity::review(shared, req, target.resource)
@@ -177,24 +219,24 @@ fn route(shared: &Arc<Shared>, req: &Req) -> Reply {
             }
         }
         (&Method::POST, Some("token"), true) if target.resource == Resource::ServiceAccount => {
-            identity::token_request(shared, req, &target)
+            identity::token_request(shared, req, target)
         }
         (&Method::GET, Some("log"), true) if target.resource == Resource::Pod => {
-            pods::logs(shared, req, &target)
+            logs::logs(shared, req, target)
         }
-        (&Method::GET, Some("status"), true) => objects::get(shared, req, &target),
+        (&Method::GET, Some("status"), true) => objects::get(shared, req, target),
         (_, Some(_), _) => Err(ApiError::no_route()),
-        (&Method::GET, None, false) if verb == "watch" => watch::watch(shared, req, &target),
-        (&Method::GET, None, false) => objects::list(shared, req, &target),
-        (&Method::GET, None, true) => objects::get(shared, req, &target),
+        (&Method::GET, None, false) if verb == "watch" => watch::watch(shared, req, target),
+        (&Method::GET, None, false) => list::list(shared, req, target),
+        (&Method::GET, None, true) => objects::get(shared, req, target),
         (&Method::POST, None, false)
             if target.namespace.is_some() || !target.resource.namespaced() =>
         {
-            objects::create(shared, req, &target)
+            objects::create(shared, req, target)
         }
-        (&Method::PUT, None, true) => objects::replace(shared, req, &target),
-        (&Method::PATCH, None, true) => patch::patch(shared, req, &target),
-        (&Method::DELETE, None, true) => objects::delete(shared, req, &target),
+        (&Method::PUT, None, true) => objects::replace(shared, req, target),
+        (&Method::PATCH, None, true) => patch::patch(shared, req, target),
+        (&Method::DELETE, None, true) => objects::delete(shared, req, target),
         _ => Err(ApiError::method_not_allowed()),
     }
 }
@@ -246,27 +288,4 @@ fn verb(req: &Req, target: &Target) -> &'static str {
         Method::DELETE => "deletecollection",
         _ => "unknown",
     }
-}
-
-fn authorize(shared: &Shared, req: &Req, target: &Target, verb: &str) -> Result<(), ApiError> {
-    let resource = match &target.subresource {
-        Some(sub) => format!("{}/{sub}", target.resource.plural()),
-        None => target.resource.plural().to_owned(),
-    };
-    if !shared.config().is_denied(verb, &resource) {
-        return Ok(());
-    }
-    let namespace = if target.resource == Resource::Namespace {
-        target.name.as_deref()
-    } else {
-        target.namespace.as_deref()
-    };
-    Err(ApiError::forbidden(
-        target.resource,
-        target.subresource.as_deref(),
-        verb,
-        &req.user,
-        namespace,
-        target.name.as_deref(),
-    ))
 }

@@ -25,6 +25,8 @@ struct FieldTerm {
 pub(crate) struct Selector {
     labels: Vec<LabelTerm>,
     fields: Vec<FieldTerm>,
+    /// Whose selectable fields the field terms name.
+    resource: Option<Resource>,
 }
 
 impl Selector {
@@ -34,7 +36,10 @@ impl Selector {
         label_selector: Option<&str>,
         field_selector: Option<&str>,
     ) -> Result<Self, ApiError> {
-        let mut selector = Self::default();
+        let mut selector = Self {
+            resource: Some(resource),
+            ..Self::default()
+        };
         if let Some(text) = label_selector.filter(|s| !s.trim().is_empty()) {
             for term in split_terms(text) {
                 selector.labels.push(parse_label_term(term.trim())?);
@@ -90,7 +95,7 @@ impl Selector {
         });
         labels_match
             && self.fields.iter().all(|term| {
-                let actual = field_value(object, &term.field);
+                let actual = field_value(self.resource, object, &term.field);
                 (actual == term.value) == term.equal
             })
     }
@@ -110,15 +115,106 @@ fn supported_field(resource: Resource, field: &str) -> bool {
                     | "status.nominatedNodeName"
             ))
         || (resource == Resource::Namespace && field == "status.phase")
+        || (resource == Resource::Event && EVENT_FIELDS.contains(&field))
+        || (resource == Resource::EventV1 && event_v1_field(field).is_some())
 }
 
-fn field_value(object: &Value, field: &str) -> String {
+/// The selectable fields of a core/v1 event, from `ToSelectableFields` in
+/// kubernetes/kubernetes pkg/registry/core/event/strategy.go.
+const EVENT_FIELDS: [&str; 11] = [
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "source",
+    "type",
+];
+
+/// The core/v1 field an events.k8s.io/v1 field selector names: the label conversion of
+/// kubernetes/kubernetes pkg/apis/events/v1/conversion.go (`regarding.*` is `involvedObject.*`,
+/// `reportingController` is `reportingComponent`, `deprecatedSource` is `source`).
+pub(crate) fn event_v1_field(field: &str) -> Option<String> {
+    if let Some(rest) = field.strip_prefix("regarding.") {
+        let core = format!("involvedObject.{rest}");
+        return EVENT_FIELDS.contains(&core.as_str()).then_some(core);
+    }
+    match field {
+        "reason" | "type" => Some(field.to_owned()),
+        "reportingController" => Some("reportingComponent".to_owned()),
+        "deprecatedSource" => Some("source".to_owned()),
+        _ => None,
+    }
+}
+
+fn field_value(resource: Option<Resource>, object: &Value, field: &str) -> String {
+    if resource == Some(Resource::EventV1)
+        && let Some(core) = event_v1_field(field)
+    {
+        return field_value(Some(Resource::Event), object, &core);
+    }
+    if matches!(resource, Some(Resource::Event)) {
+        // `source` is the source component, else the reporting controller (strategy.go).
+        let component = |o: &Value| {
+            let source = super::state::str_at(o, "/source/component");
+            if source.is_empty() {
+                super::state::str_at(o, "/reportingComponent").to_owned()
+            } else {
+                source.to_owned()
+            }
+        };
+        if field == "source" {
+            return component(object);
+        }
+    }
     let pointer = format!("/{}", field.replace('.', "/"));
     match object.pointer(&pointer) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
     }
+}
+
+/// Whether a `metav1.LabelSelector` (`matchLabels`, `matchExpressions` with `In`, `NotIn`,
+/// `Exists`, `DoesNotExist`) selects `labels`; an empty selector selects everything
+/// (apimachinery pkg/apis/meta/v1/helpers.go `LabelSelectorAsSelector`).
+pub(crate) fn label_selector_matches(
+    selector: &Value,
+    labels: &serde_json::Map<String, Value>,
+) -> bool {
+    let label = |key: &str| labels.get(key).and_then(Value::as_str);
+    let match_labels = selector
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .all(|(k, v)| label(k) == v.as_str());
+    let expressions = selector
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .all(|e| {
+            let key = e["key"].as_str().unwrap_or("");
+            let values: Vec<&str> = e["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            match e["operator"].as_str().unwrap_or("") {
+                "In" => label(key).is_some_and(|v| values.contains(&v)),
+                "NotIn" => label(key).is_none_or(|v| !values.contains(&v)),
+                "Exists" => label(key).is_some(),
+                "DoesNotExist" => label(key).is_none(),
+                _ => false,
+            }
+        });
+    match_labels && expressions
 }
 
 /// Splits on commas outside parentheses.

@@ -9,9 +9,12 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::LoggedRequest;
-use super::pods::{PodRuntime, PodScript};
+use super::kubelet::{ImageUser, PodRuntime};
+use super::pods::PodScript;
+use super::rbac::Grant;
 use super::resources::Resource;
 use super::tokens::{self, Signer};
+use super::webhooks::Injector;
 
 /// How many events the history keeps for watches that resume from a resource version.
 const HISTORY: usize = 20_000;
@@ -183,6 +186,16 @@ pub(crate) struct Config {
     pub(crate) pod_scripts: HashMap<String, PodScript>,
     pub(crate) next_pod_scripts: VecDeque<PodScript>,
     pub(crate) default_pod_script: PodScript,
+    /// EKS Pod Identity associations: (namespace, ServiceAccount) to role ARN.
+    pub(crate) pod_identity_associations: BTreeMap<(String, String), String>,
+    /// The pod identity webhook's `--aws-default-region`.
+    pub(crate) webhook_region: Option<String>,
+    /// The sidecar injectors, by webhook configuration name.
+    pub(crate) sidecar_injectors: BTreeMap<String, Injector>,
+    /// The users images run as (root when absent).
+    pub(crate) image_users: HashMap<String, ImageUser>,
+    /// RBAC grants (bindings of rules to users).
+    pub(crate) grants: Vec<Grant>,
 }
 
 impl Config {
@@ -200,6 +213,11 @@ impl Config {
             pod_scripts: HashMap::new(),
             next_pod_scripts: VecDeque::new(),
             default_pod_script: PodScript::default(),
+            pod_identity_associations: BTreeMap::new(),
+            webhook_region: None,
+            sidecar_injectors: BTreeMap::new(),
+            image_users: HashMap::new(),
+            grants: Vec::new(),
         }
     }
 

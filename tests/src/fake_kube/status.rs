@@ -209,6 +209,23 @@ impl ApiError {
         )
     }
 
+    /// `403 Forbidden` for a non-resource path, as the apiserver words it
+    /// (`apierrors.NewForbidden` with an empty resource: `forbidden: User "U" cannot VERB path
+    /// "P"`, empty details).
+    pub(crate) fn forbidden_path(user: &str, verb: &str, path: &str) -> Self {
+        Self::new(
+            403,
+            "Forbidden",
+            format!("forbidden: User \"{user}\" cannot {verb} path \"{path}\""),
+            Some(json!({})),
+        )
+    }
+
+    /// `403 Forbidden` with a message and details made elsewhere.
+    pub(crate) fn forbidden_raw(message: String, details: Value) -> Self {
+        Self::new(403, "Forbidden", message, Some(details))
+    }
+
     /// `403 Forbidden` from an admission plugin.
     pub(crate) fn admission_forbidden(resource: Resource, name: &str, why: &str) -> Self {
         Self::new(
@@ -353,6 +370,21 @@ impl FieldError {
     fn render(&self) -> String {
         format!("{}: {}", self.field, self.body())
     }
+}
+
+/// Adds `Warning: 299 - "TEXT"` headers, as the apiserver's warning recorder does
+/// (staging/src/k8s.io/apiserver/pkg/endpoints/filters/warning.go, net.NewWarningHeader).
+pub(crate) fn with_warnings(
+    mut response: Response<StreamBody>,
+    warnings: &[String],
+) -> Response<StreamBody> {
+    for warning in warnings {
+        let quoted = warning.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(value) = HeaderValue::from_str(&format!("299 - \"{quoted}\"")) {
+            response.headers_mut().append("warning", value);
+        }
+    }
+    response
 }
 
 /// A JSON response with the given status.

@@ -6,7 +6,13 @@ use serde_json::{Value, json};
 use super::resources::Resource;
 use super::state::str_at;
 
-fn column(name: &str, kind: &str, format: &str, description: &str, priority: u8) -> Value {
+pub(crate) fn column(
+    name: &str,
+    kind: &str,
+    format: &str,
+    description: &str,
+    priority: u8,
+) -> Value {
     json!({"name": name, "type": kind, "format": format, "description": description, "priority": priority})
 }
 
@@ -42,53 +48,7 @@ fn columns(resource: Resource) -> Vec<Value> {
             column("Status", "string", "", "The status of the namespace", 0),
             age,
         ],
-        Resource::Pod => vec![
-            name,
-            column(
-                "Ready",
-                "string",
-                "",
-                "The aggregate readiness state of this pod for accepting traffic.",
-                0,
-            ),
-            column(
-                "Status",
-                "string",
-                "",
-                "The aggregate status of the containers in this pod.",
-                0,
-            ),
-            column(
-                "Restarts",
-                "string",
-                "",
-                "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
-                0,
-            ),
-            age,
-            column("IP", "string", "", "The IP address assigned to this pod", 1),
-            column(
-                "Node",
-                "string",
-                "",
-                "The name of the node this pod is running on",
-                1,
-            ),
-            column(
-                "Nominated Node",
-                "string",
-                "",
-                "The name of the node where this pod is nominated to run",
-                1,
-            ),
-            column(
-                "Readiness Gates",
-                "string",
-                "",
-                "The readiness gates of this pod",
-                1,
-            ),
-        ],
+        Resource::Pod => super::pod_table::columns(name, age),
         Resource::MutatingWebhookConfiguration => vec![
             name,
             column(
@@ -100,8 +60,135 @@ fn columns(resource: Resource) -> Vec<Value> {
             ),
             age,
         ],
+        Resource::Event | Resource::EventV1 => event_columns(),
+        Resource::ResourceQuota => quota_columns(name, age),
         _ => vec![name, column("Created At", "date", "", "", 0)],
     }
+}
+
+/// The quota columns of `AddHandlers` in printers.go.
+fn quota_columns(name: Value, age: Value) -> Vec<Value> {
+    vec![
+        name,
+        age,
+        column(
+            "Request",
+            "string",
+            "",
+            "Request represents a minimum amount of cpu/memory that a container may consume.",
+            0,
+        ),
+        column(
+            "Limit",
+            "string",
+            "",
+            "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.",
+            0,
+        ),
+    ]
+}
+
+/// The event columns of `AddHandlers` in kubernetes/kubernetes
+/// pkg/printers/internalversion/printers.go (the apiserver prints them all, `Wide`).
+fn event_columns() -> Vec<Value> {
+    [
+        ("Last Seen", "", 0),
+        ("Type", "", 0),
+        ("Reason", "", 0),
+        ("Object", "", 0),
+        ("Subobject", "", 1),
+        ("Source", "", 1),
+        ("Message", "", 0),
+        ("First Seen", "", 1),
+        ("Count", "", 1),
+        ("Name", "name", 1),
+    ]
+    .into_iter()
+    .map(|(name, format, priority)| column(name, "string", format, "", priority))
+    .collect()
+}
+
+/// An event's row, as `printEvent` (printers.go) writes it.
+fn event_cells(event: &Value) -> Vec<Value> {
+    let first = match event.get("firstTimestamp").and_then(Value::as_str) {
+        Some(at) => age(at),
+        None => age(str_at(event, "/eventTime")),
+    };
+    let mut last = match event.get("lastTimestamp").and_then(Value::as_str) {
+        Some(at) => age(at),
+        None => first.clone(),
+    };
+    let mut count = event.get("count").and_then(Value::as_i64).unwrap_or(0);
+    if let Some(series) = event.get("series").filter(|s| s.is_object()) {
+        last = age(str_at(series, "/lastObservedTime"));
+        count = series["count"].as_i64().unwrap_or(count);
+    } else if count == 0 {
+        count = 1;
+    }
+    let kind = str_at(event, "/involvedObject/kind").to_lowercase();
+    let name = str_at(event, "/involvedObject/name");
+    let target = if name.is_empty() {
+        kind
+    } else {
+        format!("{kind}/{name}")
+    };
+    vec![
+        json!(last),
+        json!(str_at(event, "/type")),
+        json!(str_at(event, "/reason")),
+        json!(target),
+        json!(str_at(event, "/involvedObject/fieldPath")),
+        json!(event_source(event)),
+        json!(str_at(event, "/message").trim()),
+        json!(first),
+        json!(count),
+        json!(str_at(event, "/metadata/name")),
+    ]
+}
+
+/// `formatEventSource` (printers.go): `component, host`, else the reporting controller and
+/// instance.
+fn event_source(event: &Value) -> String {
+    let component = str_at(event, "/source/component");
+    let host = str_at(event, "/source/host");
+    let (first, second) = if component.is_empty() {
+        (
+            str_at(event, "/reportingComponent"),
+            str_at(event, "/reportingInstance"),
+        )
+    } else {
+        (component, host)
+    };
+    if second.is_empty() {
+        first.to_owned()
+    } else {
+        format!("{first}, {second}")
+    }
+}
+
+/// A quota's `Request` and `Limit` cells, as `printResourceQuota` (printers.go) writes them.
+fn quota_cells(quota: &Value) -> (String, String) {
+    let empty = serde_json::Map::new();
+    let hard = quota
+        .pointer("/status/hard")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let mut names: Vec<&String> = hard.keys().collect();
+    names.sort();
+    let (mut requests, mut limits) = (Vec::new(), Vec::new());
+    for name in names {
+        let used = quota
+            .pointer(&format!("/status/used/{name}"))
+            .and_then(Value::as_str)
+            .unwrap_or("0");
+        let cell = format!("{name}: {used}/{}", hard[name].as_str().unwrap_or(""));
+        if name.split('.').next() == Some("limits") && name.contains('.') {
+            limits.push(cell);
+        } else {
+            requests.push(cell);
+        }
+    }
+    (requests.join(", "), limits.join(", "))
 }
 
 fn cells(resource: Resource, object: &Value) -> Vec<Value> {
@@ -118,43 +205,10 @@ fn cells(resource: Resource, object: &Value) -> Vec<Value> {
         }
         Resource::Namespace => vec![name, json!(str_at(object, "/status/phase")), age],
         Resource::Pod => {
-            let statuses = object
-                .pointer("/status/containerStatuses")
-                .and_then(Value::as_array);
-            let total = object
-                .pointer("/spec/containers")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            let ready = statuses.map_or(0, |s| {
-                s.iter().filter(|c| c["ready"] == json!(true)).count()
-            });
-            let waiting = str_at(object, "/status/containerStatuses/0/state/waiting/reason");
-            let terminated = str_at(
-                object,
-                "/status/containerStatuses/0/state/terminated/reason",
-            );
-            let status = if object.pointer("/metadata/deletionTimestamp").is_some() {
-                "Terminating"
-            } else if !waiting.is_empty() {
-                waiting
-            } else if !terminated.is_empty() {
-                terminated
-            } else {
-                str_at(object, "/status/phase")
-            };
-            let ip = str_at(object, "/status/podIP");
-            let node = str_at(object, "/spec/nodeName");
-            vec![
-                name,
-                json!(format!("{ready}/{total}")),
-                json!(status),
-                json!("0"),
-                age,
-                json!(if ip.is_empty() { "<none>" } else { ip }),
-                json!(if node.is_empty() { "<none>" } else { node }),
-                json!("<none>"),
-                json!("<none>"),
-            ]
+            let mut cells = super::pod_table::cells(object);
+            cells.insert(0, name);
+            cells.insert(4, age);
+            cells
         }
         Resource::MutatingWebhookConfiguration => {
             let hooks = object
@@ -162,6 +216,11 @@ fn cells(resource: Resource, object: &Value) -> Vec<Value> {
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len);
             vec![name, json!(hooks), age]
+        }
+        Resource::Event | Resource::EventV1 => event_cells(object),
+        Resource::ResourceQuota => {
+            let (requests, limits) = quota_cells(object);
+            vec![name, age, json!(requests), json!(limits)]
         }
         _ => vec![name, json!(created)],
     }

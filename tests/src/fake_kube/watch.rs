@@ -42,7 +42,8 @@ pub(crate) fn watch(shared: &Shared, req: &Req, target: &Target) -> Reply {
                 .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?,
         ),
     };
-    let resource = target.resource;
+    let shown = target.resource;
+    let resource = shown.storage();
     let namespace = target.namespace.clone();
     let matches = move |object: &Value| {
         namespace
@@ -57,7 +58,7 @@ pub(crate) fn watch(shared: &Shared, req: &Req, target: &Target) -> Reply {
             let (receiver, _) = store.subscribe_after(store.rv());
             for (_, object) in store.range(resource, target.namespace.as_deref(), None) {
                 if matches(object) {
-                    initial.push(line("ADDED", object));
+                    initial.push(line("ADDED", &shown.present(object)));
                 }
             }
             receiver
@@ -70,7 +71,7 @@ pub(crate) fn watch(shared: &Shared, req: &Req, target: &Target) -> Reply {
                         .iter()
                         .filter(|e| e.resource == resource && matches(&e.object))
                     {
-                        initial.push(line(event.kind, &event.object));
+                        initial.push(line(event.kind, &shown.present(&event.object)));
                     }
                 }
                 None => {
@@ -103,7 +104,7 @@ pub(crate) fn watch(shared: &Shared, req: &Req, target: &Target) -> Reply {
                             continue;
                         }
                         last_rv = event.rv;
-                        if sender.send(line(event.kind, &event.object)).await.is_err() {
+                        if sender.send(line(event.kind, &shown.present(&event.object))).await.is_err() {
                             return;
                         }
                     }
