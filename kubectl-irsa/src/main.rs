@@ -12,11 +12,13 @@ mod manifests;
 mod names;
 mod oidc;
 mod output;
+mod pod_credentials;
 mod progress;
 mod shell;
 mod test_pod;
 mod trust_policy;
 mod verdict;
+mod workload;
 
 use std::process::ExitCode;
 

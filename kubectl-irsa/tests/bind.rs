@@ -146,7 +146,7 @@ fn running_pods_are_counted_and_told_to_restart() {
     // Bare pods: no workload to restart.
     assert_eq!(
         run.ok().stderr,
-        "Warning: pod(s) cart-1, cart-2 use serviceaccount/cart and keep their old identity until they are re-created (no Deployment, StatefulSet or DaemonSet owns them)\n"
+        "Warning: 2 pod(s) use serviceaccount/cart and keep their old identity until they are re-created: kubectl delete pod -n shop cart-1 cart-2 and create them again from their manifests\n"
     );
 }
 

@@ -15,6 +15,7 @@ use crate::kube_api::{Cluster, DISCOVERY_PATH, DryRun, Issuer};
 use crate::output::Output;
 use crate::shell::quote;
 use crate::trust_policy::{self, Grant};
+use crate::workload::{self, Workload};
 
 pub async fn run(args: &BindArgs, out: Output) -> Result<ExitCode> {
     let request = request(args, out)?;
@@ -119,33 +120,38 @@ async fn restart_or_warn(
         return Ok(());
     };
     let (name, namespace) = (&args.name, &cluster.namespace);
-    let owners = cluster.owners(&pods).await?;
+    let mut left: Vec<&ObjectMeta> = pods.iter().collect();
     if args.restart {
-        for workload in &owners.workloads {
+        left.retain(|pod| !matches!(workload::workload(pod), Workload::Rollout { .. }));
+        let mut rollouts: Vec<Workload> = pods.iter().map(workload::workload).collect();
+        rollouts.retain(|w| matches!(w, Workload::Rollout { .. }));
+        rollouts.sort();
+        rollouts.dedup();
+        for rollout in &rollouts {
+            let Workload::Rollout { kind, name } = rollout else {
+                continue;
+            };
             if args.dry_run.mode.sends() {
-                cluster.restart(workload, args.dry_run.mode).await?;
+                cluster.restart(kind, name, args.dry_run.mode).await?;
             }
-            out.line(format_args!(
-                "{workload} restarted{}",
-                args.dry_run.mode.suffix()
-            ))?;
+            let suffix = args.dry_run.mode.suffix();
+            out.line(format_args!("{rollout} restarted{suffix}"))?;
         }
-    } else if !owners.workloads.is_empty() {
-        let restart = owners
-            .workloads
-            .iter()
-            .map(|w| format!("kubectl rollout restart {w} -n {namespace}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        out.warn(format_args!(
-            "{} pod(s) use serviceaccount/{name} and keep their old identity until they restart: {restart} (or bind again with --restart)",
-            pods.len()
-        ));
     }
-    if !owners.others.is_empty() {
+    if !left.is_empty() {
+        // --restart re-creates the pods of Deployments, StatefulSets and DaemonSets only.
+        let rollout = left
+            .iter()
+            .any(|pod| matches!(workload::workload(pod), Workload::Rollout { .. }));
+        let again = if rollout {
+            " (or bind again with --restart)"
+        } else {
+            ""
+        };
         out.warn(format_args!(
-            "pod(s) {} use serviceaccount/{name} and keep their old identity until they are re-created (no Deployment, StatefulSet or DaemonSet owns them)",
-            owners.others.join(", ")
+            "{} pod(s) use serviceaccount/{name} and keep their old identity until they are re-created: {}{again}",
+            left.len(),
+            workload::restart(namespace, &left)
         ));
     }
     Ok(())

@@ -5,7 +5,6 @@
 //! model and its two renderings (text and `-o json`).
 
 pub mod account;
-pub mod credentials;
 pub mod evidence;
 pub mod gather;
 pub mod issuer;

@@ -7,12 +7,19 @@
 use k8s_openapi::api::core::v1::Pod;
 
 use super::Check;
-use super::credentials::{self, Env, FULL_URI_ENV, Source, Token, WebIdentity};
 use crate::binding::Binding;
 use crate::injection::TOKEN_FILE_ENV;
+use crate::pod_credentials::{self as credentials, Env, FULL_URI_ENV, Source, Token, WebIdentity};
+use crate::workload;
 
 /// The most pods a check names; the others are counted.
 const NAMED: usize = 5;
+
+fn metadata<'a>(
+    pods: &[&'a Pod],
+) -> Vec<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta> {
+    pods.iter().map(|pod| &pod.metadata).collect()
+}
 
 fn name_of(pod: &Pod) -> String {
     pod.metadata.name.clone().unwrap_or_default()
@@ -144,7 +151,7 @@ fn uninjected(missing: &[&Pod], total: usize, context: Context<'_>) -> Check {
     let fix = if context.webhook {
         format!(
             "restart them so the webhook injects them: {}",
-            credentials::restart(context.namespace, missing)
+            workload::restart(context.namespace, &metadata(missing))
         )
     } else {
         "inject their manifests and re-apply: kubectl irsa inject -f MANIFEST | kubectl apply -f -"
@@ -211,7 +218,7 @@ pub fn check_pods(pods: &[Pod], binding: &Binding, context: Context<'_>) -> Chec
         .iter()
         .filter_map(|(pod, identity)| {
             let found = differences(identity, binding);
-            let workload = credentials::workload(pod);
+            let workload = workload::workload(&pod.metadata);
             let line = format!("{} ({workload}): {}", name_of(pod), found.join(", "));
             (!found.is_empty()).then_some((*pod, line))
         })
@@ -244,7 +251,7 @@ fn restart_fix(pods: &[&Pod], context: Context<'_>) -> String {
     if context.webhook {
         format!(
             "re-create them so the webhook injects the current binding: {} (the webhook never overwrites env: if their manifests set {} themselves, change it there)",
-            credentials::restart(context.namespace, pods),
+            workload::restart(context.namespace, &metadata(pods)),
             credentials::ROLE_ARN_ENV
         )
     } else {

@@ -20,6 +20,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::injection::{self, Injection};
+use crate::pod_credentials::{self, Source};
 
 /// Labels that mark the pods this command creates.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kubectl-irsa");
@@ -219,34 +220,24 @@ pub fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
-/// Where the admitted pod's credentials come from, as the test container's env shows.
+/// Where the admitted pod's credentials come from, as its containers' env shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Credentials {
-    /// AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE: IRSA.
+    /// AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE: IRSA. The SDKs take it before container
+    /// credentials when a container carries both.
     WebIdentity,
-    /// AWS_CONTAINER_CREDENTIALS_FULL_URI (EKS Pod Identity, or `inject --serve`), which SDKs
-    /// prefer over web identity.
+    /// AWS_CONTAINER_CREDENTIALS_FULL_URI: EKS Pod Identity (the webhook injects it instead of
+    /// web identity when the ServiceAccount has an association), or a credentials sidecar.
     Container,
     None,
 }
 
-/// What the test container of the admitted pod will use.
+/// What the admitted pod will use, read as [`pod_credentials::source`] reads any pod.
 pub fn credentials(pod: &Pod) -> Credentials {
-    let Some(container) = pod
-        .spec
-        .iter()
-        .flat_map(|spec| &spec.containers)
-        .find(|c| c.name == CONTAINER)
-    else {
-        return Credentials::None;
-    };
-    let has = |name: &str| container.env.iter().flatten().any(|e| e.name == name);
-    if has("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
-        Credentials::Container
-    } else if has(injection::TOKEN_FILE_ENV) {
-        Credentials::WebIdentity
-    } else {
-        Credentials::None
+    match pod_credentials::source(pod) {
+        Source::WebIdentity(_) | Source::Sidecar(_) => Credentials::WebIdentity,
+        Source::PodIdentity { .. } | Source::Endpoint { .. } => Credentials::Container,
+        Source::None => Credentials::None,
     }
 }
 

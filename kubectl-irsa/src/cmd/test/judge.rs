@@ -149,7 +149,7 @@ fn wrong_identity(context: &Context<'_>, assumed_arn: &str) -> String {
     let role = context.role;
     match context.credentials {
         Credentials::Container => format!(
-            "the pod ran as {assumed_arn}, not as {role}: it gets container credentials (an EKS Pod Identity association for this ServiceAccount), which SDKs prefer over the role-arn annotation; make the association name {role}, or delete it (aws eks list-pod-identity-associations)"
+            "the pod ran as {assumed_arn}, not as {role}: it gets container credentials (an EKS Pod Identity association for this ServiceAccount, which the webhook injects instead of the role-arn annotation's web identity); make the association name {role}, or delete it (aws eks list-pod-identity-associations)"
         ),
         _ => format!(
             "the pod ran as {assumed_arn}, not as {role}: the SDK took credentials from elsewhere (the node's role?); check that the token is mounted and that the SDK supports web identity"
