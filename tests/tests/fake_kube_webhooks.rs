@@ -113,12 +113,23 @@ async fn variables_already_set_and_skipped_containers_are_left_alone() {
         env(&created, "containers", 0),
         pairs(&[("AWS_WEB_IDENTITY_TOKEN_FILE", "/mine")])
     );
+    // After the ServiceAccount admission plugin's API token mount.
+    let api_token = created["spec"]["volumes"][1]["name"].as_str().unwrap();
+    assert!(api_token.starts_with("kube-api-access-"), "{api_token}");
+    assert_eq!(
+        created["spec"]["volumes"][1]["projected"]["sources"][0],
+        json!({"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}})
+    );
+    let api_mount = json!({"name": api_token, "readOnly": true, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"});
     assert_eq!(
         created["spec"]["containers"][0]["volumeMounts"],
-        json!([{"name": "aws-iam-token", "readOnly": true, "mountPath": "/var/run/secrets/eks.amazonaws.com/serviceaccount"}])
+        json!([api_mount, {"name": "aws-iam-token", "readOnly": true, "mountPath": "/var/run/secrets/eks.amazonaws.com/serviceaccount"}])
     );
     assert!(created["spec"]["containers"][1]["env"].is_null());
-    assert!(created["spec"]["containers"][1]["volumeMounts"].is_null());
+    assert_eq!(
+        created["spec"]["containers"][1]["volumeMounts"],
+        json!([api_mount])
+    );
     assert_eq!(
         env(&created, "initContainers", 0),
         pairs(&[
@@ -163,7 +174,7 @@ async fn a_pod_identity_association_injects_container_credentials_instead() {
     let seconds = projection["expirationSeconds"].as_i64().unwrap();
     assert!((79_200..=86_400).contains(&seconds), "{seconds}");
     assert_eq!(
-        created["spec"]["containers"][0]["volumeMounts"][0]["mountPath"],
+        created["spec"]["containers"][0]["volumeMounts"][1]["mountPath"],
         "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount"
     );
 }
@@ -211,9 +222,12 @@ async fn injectors_are_listed_and_keep_to_their_namespace() {
     );
     assert!(init["env"].is_null());
     let api: Api<Pod> = Api::namespaced(client(&fake).await, "other");
-    let other: Pod = serde_json::from_value(json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "app", "image": "app:1"}]}})).unwrap();
+    let other: Pod = serde_json::from_value(json!({"metadata": {"name": "p"}, "spec": {"automountServiceAccountToken": false, "containers": [{"name": "app", "image": "app:1"}]}})).unwrap();
     let created = api.create(&PostParams::default(), &other).await.unwrap();
-    assert!(created.spec.unwrap().init_containers.is_none());
+    let spec = created.spec.unwrap();
+    assert!(spec.init_containers.is_none());
+    // No API token either: the pod opted out.
+    assert!(spec.volumes.is_none() && spec.containers[0].volume_mounts.is_none());
     let api: Api<k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration> =
         Api::all(client(&fake).await);
     let config = api.get("vault-agent-sidecar-injector").await.unwrap();

@@ -12,6 +12,7 @@
 
 use serde_json::{Value, json};
 
+use super::FakeKube;
 use super::objects::{canonical, now, uid};
 use super::resources::Resource;
 use super::state::{Store, str_at};
@@ -37,6 +38,17 @@ pub(crate) struct PodEvent<'a> {
     pub(crate) message: &'a str,
     /// `spec.containers{NAME}` for container events.
     pub(crate) field_path: Option<String>,
+}
+
+impl FakeKube {
+    /// Every stored core/v1 event, in namespace then name order.
+    pub fn events(&self) -> Vec<Value> {
+        let store = self.shared.store();
+        store
+            .range(Resource::Event, None, None)
+            .map(|(_, event)| event.clone())
+            .collect()
+    }
 }
 
 /// Now as a `MicroTime` (RFC 3339 with microseconds), as `eventTime` is written.

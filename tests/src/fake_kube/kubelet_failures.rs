@@ -13,9 +13,31 @@
 
 use serde_json::Value;
 
+use super::FakeKube;
 use super::containers::{Kind, Run, State};
 use super::kubelet::{Context, Emitted, ImageUser, container_event};
 use super::state::str_at;
+
+impl FakeKube {
+    /// Makes `image` run as `uid` (its config's `USER`); images not set run as root (0), as
+    /// the official aws-cli image does. The kubelet refuses, with
+    /// `CreateContainerConfigError`, to start a container with `runAsNonRoot` and no
+    /// `runAsUser` whose image runs as 0.
+    pub fn set_image_user(&self, image: &str, uid: i64) {
+        self.shared
+            .config()
+            .image_users
+            .insert(image.to_owned(), ImageUser::Uid(uid));
+    }
+
+    /// Makes `image` run as the non-numeric user `name`, which `runAsNonRoot` cannot verify.
+    pub fn set_image_username(&self, image: &str, name: &str) {
+        self.shared
+            .config()
+            .image_users
+            .insert(image.to_owned(), ImageUser::Name(name.to_owned()));
+    }
+}
 
 /// The container's spec in the pod.
 fn spec<'a>(c: &Run, pod: &'a Value) -> &'a Value {

@@ -1,14 +1,22 @@
 //! A fake Kubernetes API server on 127.0.0.1 over plain HTTP, faithful enough that the real
-//! `kubectl` and kube-rs work against it.
+//! `kubectl` and kube-rs work against it. It is an oracle: each behaviour follows the upstream
+//! source named in the module that models it, and never what the plugin expects.
 //!
 //! It serves discovery (`/version`, `/api`, `/apis`, without aggregated discovery: kubectl
 //! falls back), namespaces, ServiceAccounts (paginated lists, merge/strategic/JSON patches,
 //! server-side apply with field ownership of annotations and labels, dry runs), TokenRequest
 //! (RS256 tokens signed with an RSA 2048 key generated at start), the OIDC discovery document
-//! and JWKS, pods whose lifecycle a test scripts ([`PodScript`]) with watch and logs,
-//! mutating webhook configurations, `Status` errors with the apiserver's shapes, and the
-//! self-subject reviews. kubectl's protobuf create bodies for namespaces, ServiceAccounts and
-//! TokenRequests are understood; answers are always JSON (and a `Table` when asked for).
+//! and JWKS, ResourceQuotas, events (core/v1, and events.k8s.io/v1 to read), mutating webhook
+//! configurations, `Status` errors with the apiserver's shapes, and the self-subject reviews.
+//! kubectl's protobuf bodies for namespaces, ServiceAccounts, TokenRequests and reviews are
+//! understood; answers are always JSON (and a `Table` when asked for).
+//!
+//! Pods go through admission in the apiserver's order (defaults, the ServiceAccount plugin,
+//! mutating webhooks: the EKS pod identity webhook and sidecar injectors; Pod Security from
+//! namespace labels; ResourceQuota), then a scheduler and kubelet move them through what a test
+//! scripted ([`PodScript`], per container [`ContainerScript`]), recording their events; logs
+//! are per container. Requests are authorized per user ([`FakeKube::grant`]): a user with
+//! grants gets exactly those and the default bindings, everyone else everything.
 //!
 //! Like a real cluster, it starts with the namespaces `default`, `kube-system`, `kube-public`
 //! and `kube-node-lease`, and every namespace gets a `default` ServiceAccount when created.
@@ -192,34 +200,6 @@ impl FakeKube {
             panic!("{}", e.message);
         }
         store.put(Resource::Namespace, objects::canonical(updated))
-    }
-
-    /// Makes `image` run as `uid` (its config's `USER`); images not set run as root (0), as
-    /// the official aws-cli image does. The kubelet refuses, with
-    /// `CreateContainerConfigError`, to start a container with `runAsNonRoot` and no
-    /// `runAsUser` whose image runs as 0.
-    pub fn set_image_user(&self, image: &str, uid: i64) {
-        self.shared
-            .config()
-            .image_users
-            .insert(image.to_owned(), kubelet::ImageUser::Uid(uid));
-    }
-
-    /// Makes `image` run as the non-numeric user `name`, which `runAsNonRoot` cannot verify.
-    pub fn set_image_username(&self, image: &str, name: &str) {
-        self.shared
-            .config()
-            .image_users
-            .insert(image.to_owned(), kubelet::ImageUser::Name(name.to_owned()));
-    }
-
-    /// Every stored core/v1 event, in namespace then name order.
-    pub fn events(&self) -> Vec<Value> {
-        let store = self.shared.store();
-        store
-            .range(Resource::Event, None, None)
-            .map(|(_, event)| event.clone())
-            .collect()
     }
 
     /// Creates a ServiceAccount with these annotations (creating the namespace if needed), or

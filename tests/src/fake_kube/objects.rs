@@ -91,7 +91,8 @@ pub(crate) fn canonical(mut object: Value) -> Value {
     object
 }
 
-fn generated_name(prefix: &str) -> String {
+/// `names.SimpleNameGenerator`: the prefix and five random characters.
+pub(crate) fn generated_name(prefix: &str) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let suffix: String = (0..5)
         .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)

@@ -191,6 +191,65 @@ fn service_account(store: &Store, pod: &Value) -> Result<String, ApiError> {
     Ok(sa_name)
 }
 
+/// Where the ServiceAccount admission plugin mounts the API token.
+const API_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// The ServiceAccount admission plugin's token mount (plugin/pkg/admission/serviceaccount/
+/// admission.go `mountServiceAccountToken`, `TokenVolumeSource`): unless the pod, or else the
+/// ServiceAccount, opts out with `automountServiceAccountToken: false`, a projected
+/// `kube-api-access-XXXXX` volume (a 3607 s token, the cluster CA, the namespace) is appended
+/// and mounted read-only in every init container and container without a mount at its path.
+fn mount_api_token(pod: &mut Value, sa: &Value) {
+    let opt_out = match pod["spec"]["automountServiceAccountToken"].as_bool() {
+        Some(automount) => !automount,
+        None => sa["automountServiceAccountToken"] == false,
+    };
+    if opt_out {
+        return;
+    }
+    let existing = pod["spec"]["volumes"].as_array().and_then(|vs| {
+        vs.iter()
+            .map(|v| str_at(v, "/name"))
+            .find(|n| n.starts_with("kube-api-access-"))
+            .map(str::to_owned)
+    });
+    let name = existing
+        .clone()
+        .unwrap_or_else(|| super::objects::generated_name("kube-api-access-"));
+    let mut needed = false;
+    for list in ["initContainers", "containers"] {
+        for container in pod["spec"][list].as_array_mut().into_iter().flatten() {
+            let mounted = container["volumeMounts"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|m| str_at(m, "/mountPath") == API_TOKEN_PATH));
+            if !mounted {
+                if !container["volumeMounts"].is_array() {
+                    container["volumeMounts"] = json!([]);
+                }
+                let mount = json!({"name": name, "readOnly": true, "mountPath": API_TOKEN_PATH});
+                container["volumeMounts"]
+                    .as_array_mut()
+                    .expect("mounts")
+                    .push(mount);
+                needed = true;
+            }
+        }
+    }
+    if existing.is_none() && needed {
+        if !pod["spec"]["volumes"].is_array() {
+            pod["spec"]["volumes"] = json!([]);
+        }
+        pod["spec"]["volumes"].as_array_mut().expect("volumes").push(json!({
+            "name": name,
+            "projected": {"sources": [
+                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+            ], "defaultMode": 420},
+        }));
+    }
+}
+
 /// The script a new pod follows: its own, the next queued one, or the default.
 fn script_for(shared: &Shared, name: &str) -> PodScript {
     let mut config = shared.config();
@@ -210,6 +269,10 @@ pub(crate) fn admit(shared: &Shared, store: &Store, pod: &mut Value) -> Result<A
     let sa_name = service_account(store, pod)?;
     pod["spec"]["serviceAccountName"] = json!(sa_name);
     pod["spec"]["serviceAccount"] = json!(sa_name);
+    let namespace = str_at(pod, "/metadata/namespace").to_owned();
+    if let Some(sa) = store.get(Resource::ServiceAccount, &namespace, &sa_name) {
+        mount_api_token(pod, sa);
+    }
     let script = script_for(shared, str_at(pod, "/metadata/name"));
     let injected = webhooks::mutate(shared, store, pod, script.inject);
     defaults::pod(pod);
