@@ -172,3 +172,55 @@ fn kubectl_describes_pods_with_their_events_and_events_k8s_io_lists_them() {
     assert_eq!(item["note"], "Successfully assigned default/p to fake-node");
     assert_eq!(item["regarding"]["kind"], "Pod");
 }
+
+#[tokio::test]
+async fn events_are_watched_by_field_selector() {
+    use futures::{StreamExt, TryStreamExt};
+    use k8s_openapi::api::core::v1::Event;
+    use kube::api::{Api, WatchEvent, WatchParams};
+
+    let fake = FakeKube::start();
+    let api: Api<Event> = Api::default_namespaced(fake_common::client(&fake).await);
+    let params = WatchParams::default().fields("involvedObject.name=w,reason=Started");
+    let mut stream = api.watch(&params, "0").await.unwrap().boxed();
+    fake.script_pod("w", PodScript::succeeds(""));
+    create_pod(&fake, "default", "w", app("app:1")).await;
+    let next = tokio::time::timeout(Duration::from_secs(5), stream.try_next()).await;
+    let Some(WatchEvent::Added(event)) = next.expect("an event in time").unwrap() else {
+        panic!("not an added event");
+    };
+    assert_eq!(event.message.as_deref(), Some("Started container app"));
+    assert_eq!(
+        event.involved_object.field_path.as_deref(),
+        Some("spec.containers{app}")
+    );
+    assert_eq!(event.source.unwrap().component.as_deref(), Some("kubelet"));
+}
+
+#[test]
+fn kubectl_events_lists_a_pods_events() {
+    let cluster = Cluster::start();
+    cluster.fake.script_pod("p", PodScript::succeeds(""));
+    cluster.ok("run p --image=app:1 --restart=Never");
+    wait_for_pod(&cluster.fake, "default", "p", |p| {
+        p["status"]["phase"] == "Succeeded"
+    });
+    let out = cluster.ok("events --for pod/p");
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+        "{out}"
+    );
+    let scheduled = rows
+        .iter()
+        .find(|r| r.get(2) == Some(&"Scheduled"))
+        .expect(&out);
+    assert_eq!(
+        scheduled[1..].join(" "),
+        "Normal Scheduled Pod/p Successfully assigned default/p to fake-node"
+    );
+}
