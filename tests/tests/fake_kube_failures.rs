@@ -92,6 +92,15 @@ async fn image_pulls_fail_and_back_off_as_the_kubelet_retries() {
             .iter()
             .any(|(_, r, m, _)| r == "Pulling" && m == "Pulling image \"nope:1\"")
     );
+    // A pod scripted to stay in back-off says the same.
+    fake.script_pod("q", PodScript::stuck_pending(Some("ImagePullBackOff")));
+    let pod = create_pod(&fake, "default", "q", app("nope:1")).await;
+    let waiting = &pod.status.unwrap().container_statuses.unwrap()[0];
+    let waiting = waiting.state.as_ref().unwrap().waiting.as_ref().unwrap();
+    assert_eq!(
+        waiting.message.as_deref(),
+        Some(format!("Back-off pulling image \"nope:1\": ErrImagePull: {error}").as_str())
+    );
 }
 
 #[tokio::test]

@@ -79,11 +79,15 @@ pub(crate) fn not_found(image: &str) -> String {
 
 /// The message of a container a script keeps waiting with `reason`: for an image pull, what
 /// the kubelet says when the registry does not know the image (containerd's NotFound error,
-/// through CRI), and the back-off wording of kubelets before the previous error was appended.
+/// through CRI), then while it backs off (with the previous error since kubernetes/kubernetes
+/// pull request 127918, v1.32).
 pub(crate) fn stuck_message(reason: &str, image: &str) -> Option<String> {
     match reason {
         "ErrImagePull" => Some(not_found(image)),
-        "ImagePullBackOff" => Some(format!("Back-off pulling image \"{image}\"")),
+        "ImagePullBackOff" => Some(format!(
+            "Back-off pulling image \"{image}\": ErrImagePull: {}",
+            not_found(image)
+        )),
         _ => None,
     }
 }
