@@ -341,7 +341,8 @@ impl FakeKube {
     }
 
     /// Answers `verb` (`get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, or `*`)
-    /// on `resource` (`serviceaccounts`, `serviceaccounts/token`, `pods/log`, ...) with 403.
+    /// on `resource` (`serviceaccounts`, `serviceaccounts/token`, `pods/log`, ...) with 403,
+    /// for every user, whatever [`FakeKube::grant`] allows.
     pub fn deny(&self, verb: &str, resource: &str) {
         self.shared
             .config()
