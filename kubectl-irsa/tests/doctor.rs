@@ -82,6 +82,12 @@ fn create(cluster: &Cluster, inject: Injection, mut pod: Value) {
             .await
             .unwrap();
     });
+    // A native sidecar starts before the app containers: wait for the pod to run.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while cluster.fake.pod("shop", &name).unwrap()["status"]["phase"] != "Running" {
+        assert!(std::time::Instant::now() < deadline, "pod/{name} never ran");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// `pod` as `kubectl irsa inject` (with `args`) writes it, with the role of cart.
@@ -317,6 +323,9 @@ fn pod_identity_the_serve_sidecar_and_mesh_proxies_count_as_injected() {
         .unwrap()
         .push(json!({"name": "istio-proxy", "image": "proxy"}));
     create(&cluster, Injection::Never, meshed);
+    // The helper's image runs as 65532 (irsa-credential-process/Dockerfile), which the
+    // sidecar's runAsNonRoot needs.
+    cluster.fake.set_image_user("irsa:0.1.0", 65532);
     let served = injected(&cluster, &["--serve", "irsa:0.1.0"], &pod("served"));
     create(&cluster, Injection::Never, served);
     // What the webhook injects when the ServiceAccount has an EKS Pod Identity association.

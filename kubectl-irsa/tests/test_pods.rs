@@ -202,10 +202,14 @@ fn image_pull_errors_and_pending_and_timeouts_are_named() {
     );
     let pod = deleted_pods(&cluster).pop().unwrap();
     let image = "public.ecr.aws/aws-cli/aws-cli:2.22.0";
+    // containerd's words, as the kubelet passes them on.
+    let not_found = format!(
+        "rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"
+    );
     assert_eq!(
         run.stdout,
         format!(
-            "FAIL: pod/{pod}: image {image} cannot be pulled (ImagePullBackOff: Back-off pulling image \"{image}\"): check its name and that the nodes can reach its registry (or pass --image, and --image-pull-secret for a private registry)\n"
+            "FAIL: pod/{pod}: image {image} cannot be pulled (ImagePullBackOff: Back-off pulling image \"{image}\": ErrImagePull: {not_found}): check its name and that the nodes can reach its registry (or pass --image, and --image-pull-secret for a private registry)\n"
         )
     );
     assert_eq!(run.code, 1);
@@ -218,7 +222,7 @@ fn image_pull_errors_and_pending_and_timeouts_are_named() {
     assert_eq!(
         run.stdout,
         format!(
-            "FAIL: pod/{pod} was still Pending after 1s: image {image} cannot be pulled (ErrImagePull: Back-off pulling image \"{image}\"): check its name and that the nodes can reach its registry (or pass --image, and --image-pull-secret for a private registry)\n"
+            "FAIL: pod/{pod} was still Pending after 1s: image {image} cannot be pulled (ErrImagePull: {not_found}): check its name and that the nodes can reach its registry (or pass --image, and --image-pull-secret for a private registry)\n"
         )
     );
 
