@@ -19,7 +19,7 @@ fn bound_cluster(webhook: bool) -> Cluster {
 }
 
 fn test(cluster: &Cluster, script: PodScript, extra: &[&str]) -> Run {
-    cluster.fake.set_default_pod_script(script);
+    cluster.fake.script_next_pod(script);
     cluster.run(&[&["test", "cart", "-n", "shop", "--timeout", "20s"], extra].concat())
 }
 

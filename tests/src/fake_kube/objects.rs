@@ -115,7 +115,7 @@ pub(crate) fn create(shared: &Arc<Shared>, req: &Req, target: &Target) -> Reply 
     }
     let mut object = patch::record_update(None, object, &req.field_manager());
     let admitted = if target.resource == Resource::Pod {
-        Some(pods::admit(shared, &store, &mut object)?)
+        Some(pods::admit(shared, &store, &mut object, req.dry_run())?)
     } else {
         None
     };

@@ -250,21 +250,30 @@ fn mount_api_token(pod: &mut Value, sa: &Value) {
     }
 }
 
-/// The script a new pod follows: its own, the next queued one, or the default.
-fn script_for(shared: &Shared, name: &str) -> PodScript {
+/// The script a new pod follows: its own, the next queued one, or the default. A dry run
+/// only looks: it has no side effects on the apiserver (staging/src/k8s.io/apiserver/pkg/
+/// registry/rest/create.go), so the queued script stays for the pod really created.
+fn script_for(shared: &Shared, name: &str, dry_run: bool) -> PodScript {
     let mut config = shared.config();
-    match config.pod_scripts.get(name) {
-        Some(script) => script.clone(),
-        None => match config.next_pod_scripts.pop_front() {
-            Some(script) => script,
-            None => config.default_pod_script.clone(),
-        },
+    if let Some(script) = config.pod_scripts.get(name) {
+        return script.clone();
     }
+    let queued = if dry_run {
+        config.next_pod_scripts.front().cloned()
+    } else {
+        config.next_pod_scripts.pop_front()
+    };
+    queued.unwrap_or_else(|| config.default_pod_script.clone())
 }
 
 /// Admits a new pod in the apiserver's order: defaults, ServiceAccount, mutating webhooks,
 /// Pod Security, ResourceQuota; then plans its run and writes its first status.
-pub(crate) fn admit(shared: &Shared, store: &Store, pod: &mut Value) -> Result<Admitted, ApiError> {
+pub(crate) fn admit(
+    shared: &Shared,
+    store: &Store,
+    pod: &mut Value,
+    dry_run: bool,
+) -> Result<Admitted, ApiError> {
     defaults::pod(pod);
     let sa_name = service_account(store, pod)?;
     pod["spec"]["serviceAccountName"] = json!(sa_name);
@@ -273,7 +282,7 @@ pub(crate) fn admit(shared: &Shared, store: &Store, pod: &mut Value) -> Result<A
     if let Some(sa) = store.get(Resource::ServiceAccount, &namespace, &sa_name) {
         mount_api_token(pod, sa);
     }
-    let script = script_for(shared, str_at(pod, "/metadata/name"));
+    let script = script_for(shared, str_at(pod, "/metadata/name"), dry_run);
     let injected = webhooks::mutate(shared, store, pod, script.inject);
     defaults::pod(pod);
     let namespace = store
