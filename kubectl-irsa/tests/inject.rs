@@ -11,14 +11,16 @@ const TOKEN_FILE: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount/toke
 fn workloads() -> String {
     let container = "containers: [{name: app, image: app}]";
     let spec = |indent: &str| format!("{indent}serviceAccountName: cart\n{indent}{container}");
+    // Complete objects, as a cluster accepts them (selectors, labels, a schedule).
+    let selected = "  selector: {matchLabels: {app: a}}\n  template:\n    metadata: {labels: {app: a}}\n    spec:\n";
     [
         format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: shop}}\nspec:\n{}", spec("  ")),
-        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d, namespace: shop}}\nspec:\n  template:\n    spec:\n{}", spec("      ")),
-        format!("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: s, namespace: shop}}\nspec:\n  template:\n    spec:\n{}", spec("      ")),
-        format!("apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: ds, namespace: shop}}\nspec:\n  template:\n    spec:\n{}", spec("      ")),
-        format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {{name: rs, namespace: shop}}\nspec:\n  template:\n    spec:\n{}", spec("      ")),
-        format!("apiVersion: batch/v1\nkind: Job\nmetadata: {{name: j, namespace: shop}}\nspec:\n  template:\n    spec:\n{}", spec("      ")),
-        format!("apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: c, namespace: shop}}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n{}", spec("          ")),
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d, namespace: shop}}\nspec:\n{selected}{}", spec("      ")),
+        format!("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: s, namespace: shop}}\nspec:\n{selected}{}", spec("      ")),
+        format!("apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: ds, namespace: shop}}\nspec:\n{selected}{}", spec("      ")),
+        format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {{name: rs, namespace: shop}}\nspec:\n{selected}{}", spec("      ")),
+        format!("apiVersion: batch/v1\nkind: Job\nmetadata: {{name: j, namespace: shop}}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n{}", spec("      ")),
+        format!("apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: c, namespace: shop}}\nspec:\n  schedule: '0 * * * *'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n{}", spec("          ")),
         format!("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {{name: in-list, namespace: shop}}\n  spec:\n{}", spec("    ")),
         "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {ports: [{port: 80}]}".to_string(),
     ]
@@ -59,6 +61,8 @@ fn every_workload_kind_gets_the_token_and_others_pass_through() {
     let run = inject(&cluster, &["--role-arn", ROLE], &workloads());
     let documents = documents(&run.ok().stdout);
     assert_eq!(documents.len(), 9);
+    // What the plugin writes is what the cluster's schema accepts.
+    common::kubernetes_validate(&documents);
     let specs = pod_specs(&documents);
     assert_eq!(specs.len(), 8);
     for spec in specs {

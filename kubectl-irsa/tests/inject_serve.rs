@@ -12,7 +12,7 @@ use serde_json::Value;
 use tests::FakeSts;
 
 const IMAGE: &str = "registry.example.com/irsa-credential-process:0.1.0";
-const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: cart, namespace: shop}\nspec:\n  template:\n    spec:\n      serviceAccountName: cart\n      initContainers: [{name: migrate, image: migrate}]\n      containers:\n      - name: app\n        image: app\n        securityContext: {runAsUser: 1000, runAsGroup: 3000}\n";
+const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: cart, namespace: shop}\nspec:\n  selector: {matchLabels: {app: cart}}\n  template:\n    metadata: {labels: {app: cart}}\n    spec:\n      serviceAccountName: cart\n      initContainers: [{name: migrate, image: migrate}]\n      containers:\n      - name: app\n        image: app\n        securityContext: {runAsUser: 1000, runAsGroup: 3000}\n";
 
 fn inject(cluster: &Cluster, args: &[&str], stdin: &str) -> Run {
     common::with_stdin(
@@ -57,6 +57,7 @@ fn the_sidecar_holds_the_token_and_the_app_gets_the_endpoint() {
         run.stderr
     );
     let spec = pod_spec(&yaml);
+    common::kubernetes_validate(&[serde_norway::from_str(&yaml).unwrap()]);
 
     let sidecar = &spec["initContainers"][0];
     assert_eq!(

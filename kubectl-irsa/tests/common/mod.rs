@@ -148,3 +148,32 @@ pub fn web_identity_statement(hostpath: &str, sub: &str) -> Value {
 pub fn trust_policy(statements: Vec<Value>) -> Value {
     serde_json::json!({ "Version": "2012-10-17", "Statement": statements })
 }
+
+/// The Kubernetes version the manifests are checked against (k8s-openapi's `v1_33`).
+pub const KUBERNETES_VERSION: &str = "1.33.0";
+
+/// Checks `objects` against the real Kubernetes OpenAPI schemas with kubernetes-validate
+/// (from PyPI, in the test venv), strictly: an unknown field fails too.
+pub fn kubernetes_validate(objects: &[Value]) {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = objects
+        .iter()
+        .enumerate()
+        .map(|(index, object)| {
+            let path = dir.path().join(format!("object-{index}.json"));
+            std::fs::write(&path, object.to_string()).unwrap();
+            path
+        })
+        .collect();
+    let output = Command::new(tests::venv_bin("kubernetes-validate"))
+        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "kubernetes-validate refused:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
