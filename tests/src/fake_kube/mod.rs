@@ -95,6 +95,8 @@ pub struct LoggedRequest {
     pub impersonate_user: Option<String>,
     /// Every `Impersonate-Group` header, in order.
     pub impersonate_groups: Vec<String>,
+    /// The answer's status code (for a stream, the status it started with).
+    pub status: u16,
 }
 
 impl LoggedRequest {

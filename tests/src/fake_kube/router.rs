@@ -118,6 +118,7 @@ pub(crate) fn handle(shared: &Arc<Shared>, request: Request<Bytes>) -> Response<
             .then(|| (real_user, real_groups, impersonate_groups.clone())),
         body,
     };
+    let response = route(shared, &req).unwrap_or_else(ApiError::into_response);
     lock(&shared.log).push(LoggedRequest {
         method: req.method.to_string(),
         path: req.path.clone(),
@@ -127,8 +128,9 @@ pub(crate) fn handle(shared: &Arc<Shared>, request: Request<Bytes>) -> Response<
         user_agent: (!req.user_agent.is_empty()).then(|| req.user_agent.clone()),
         impersonate_user,
         impersonate_groups,
+        status: response.status().as_u16(),
     });
-    route(shared, &req).unwrap_or_else(ApiError::into_response)
+    response
 }
 
 /// The groups of an impersonated user (impersonation.go): the requested ones, else a

@@ -58,7 +58,7 @@ pub async fn wait(
             Outcome::Terminated {
                 exit_code, reason, ..
             } => {
-                let logs = final_logs(&pods, name, logs, progress).await?;
+                let logs = final_logs(&pods, &cluster.namespace, name, logs, progress).await?;
                 return Ok(Ending::Finished {
                     exit_code,
                     reason,
@@ -143,6 +143,7 @@ fn log_params(follow: bool) -> LogParams {
 /// the stream broke), the log read once and shown.
 async fn final_logs(
     pods: &Api<Pod>,
+    namespace: &str,
     name: &str,
     followed: Option<LogStream>,
     progress: &Progress,
@@ -152,10 +153,16 @@ async fn final_logs(
     {
         return Ok(text);
     }
-    let text = pods
-        .logs(name, &log_params(false))
-        .await
-        .unwrap_or_default();
+    // A log that cannot be read (the container gone) leaves the logs empty, but a refused
+    // one is said: the verdict needs them.
+    let text = match pods.logs(name, &log_params(false)).await {
+        Ok(text) => text,
+        Err(kube::Error::Api(status)) if status.code == 403 => {
+            let call = Call::on::<Pod>("get", Scope::Namespace(namespace.to_string()), Some(name));
+            return Err(KubeError::new(call.sub("log"), kube::Error::Api(status)).into());
+        }
+        Err(_) => String::new(),
+    };
     for line in text.lines() {
         progress.println(line)?;
     }
