@@ -96,7 +96,8 @@ fn wide_json_yaml_and_name_outputs() {
             "sts.amazonaws.com",
             "false",
             "86400",
-            "1"
+            "1",
+            "0"
         ]
     );
 
@@ -117,6 +118,39 @@ fn wide_json_yaml_and_name_outputs() {
     assert_eq!(
         names.ok().stdout,
         "serviceaccount/cart\nserviceaccount/checkout\n"
+    );
+}
+
+#[test]
+fn wide_output_counts_pods_with_eks_pod_identity() {
+    let cluster = Cluster::bound();
+    cluster.fake.preload_pod_identity_webhook();
+    let other = "arn:aws:iam::123456789012:role/other";
+    cluster
+        .fake
+        .add_pod_identity_association("shop", "cart", other);
+    // Through admission, so that the webhook injects Pod Identity instead of web identity.
+    let overrides = r#"{"spec":{"serviceAccountName":"cart"}}"#;
+    let args = [
+        "run",
+        "app",
+        "-n",
+        "shop",
+        "--image=app",
+        "--overrides",
+        overrides,
+    ];
+    cluster.kubectl_ok(None, &args);
+    cluster
+        .fake
+        .add_pod("shop", "old", "cart", PodPhase::Running);
+    let run = cluster.run(&["list", "-n", "shop", "-o", "wide"]);
+    assert_eq!(
+        run.ok().stdout,
+        format!(
+            "SERVICEACCOUNT   ROLE ARN                              AUDIENCE            REGIONAL STS   TOKEN EXPIRATION   PODS   POD IDENTITY\n\
+             cart             {ROLE}   sts.amazonaws.com   false          86400              2      1\n"
+        )
     );
 }
 

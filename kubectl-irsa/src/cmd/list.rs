@@ -8,8 +8,8 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use crate::binding::Keys;
 use crate::cli::ListArgs;
 use crate::error::{Error, Result};
-use crate::kube_api::{Cluster, Scope};
-use crate::output::{BoundRow, Layout, ListFormat, Output, render_bound};
+use crate::kube_api::{Cluster, Scope, service_account_of};
+use crate::output::{BoundRow, Layout, ListFormat, Output, PodCounts, render_bound};
 
 pub async fn run(args: &ListArgs, out: Output) -> Result<ExitCode> {
     let cluster = Cluster::connect(&args.kube.options()).await?;
@@ -25,12 +25,15 @@ pub async fn run(args: &ListArgs, out: Output) -> Result<ExitCode> {
                 .is_some_and(|annotations| annotations.contains_key(&role_key))
         })
         .await?;
-    let pods: HashMap<(String, String), usize> =
-        if args.output == ListFormat::Wide && !bound.is_empty() {
-            cluster.pod_counts(&scope, args.chunk_size).await?
-        } else {
-            HashMap::new()
-        };
+    let mut pods: HashMap<(String, String), PodCounts> = HashMap::new();
+    if args.output == ListFormat::Wide && !bound.is_empty() {
+        cluster
+            .each_pod(&scope, args.chunk_size, |pod| {
+                let counts = pods.entry(service_account_of(&pod)).or_default();
+                counts.add(&pod);
+            })
+            .await?;
+    }
     let rows: Vec<BoundRow> = bound
         .iter()
         .map(|account| BoundRow::new(account, &keys, &pods))

@@ -138,18 +138,14 @@ impl Cluster {
         Ok(kept)
     }
 
-    /// How many pods of `scope` run as each (namespace, ServiceAccount), a page at a time.
-    pub async fn pod_counts(
+    /// Hands every pod of `scope` to `each`, a page at a time, holding one page at most.
+    pub async fn each_pod(
         &self,
         scope: &Scope,
         chunk_size: u32,
-    ) -> Result<HashMap<(String, String), usize>, KubeError> {
-        let mut counts = HashMap::new();
-        each_page(&self.api::<Pod>(scope), scope, chunk_size, |pod| {
-            *counts.entry(service_account_of(&pod)).or_insert(0) += 1;
-        })
-        .await?;
-        Ok(counts)
+        each: impl FnMut(Pod),
+    ) -> Result<(), KubeError> {
+        each_page(&self.api::<Pod>(scope), scope, chunk_size, each).await
     }
 
     /// Every object of a cluster-scoped type `K`.

@@ -5,7 +5,7 @@
 
 mod table;
 
-pub use table::{BoundRow, Layout, render_bound};
+pub use table::{BoundRow, Layout, PodCounts, render_bound};
 
 use std::fmt::Display;
 use std::io::{self, Write};

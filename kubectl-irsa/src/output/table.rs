@@ -7,6 +7,25 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 
 use super::ListFormat;
 use crate::binding::{Binding, Keys};
+use crate::pod_credentials::{self, Source};
+
+/// The pods of a ServiceAccount, for `-o wide`: how many, and how many get EKS Pod Identity
+/// credentials (the webhook injects them instead of the annotation's role when an association
+/// exists).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PodCounts {
+    pub total: usize,
+    pub pod_identity: usize,
+}
+
+impl PodCounts {
+    pub fn add(&mut self, pod: &k8s_openapi::api::core::v1::Pod) {
+        self.total += 1;
+        if matches!(pod_credentials::source(pod), Source::PodIdentity { .. }) {
+            self.pod_identity += 1;
+        }
+    }
+}
 
 /// One bound ServiceAccount, as a table row: what the webhook will do with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,14 +36,14 @@ pub struct BoundRow {
     pub audience: String,
     pub regional_sts: bool,
     pub token_expiration: i64,
-    pub pods: usize,
+    pub pods: PodCounts,
 }
 
 impl BoundRow {
     pub fn new(
         account: &ServiceAccount,
         keys: &Keys,
-        pods: &HashMap<(String, String), usize>,
+        pods: &HashMap<(String, String), PodCounts>,
     ) -> Self {
         let binding = Binding::of(account, keys);
         let namespace = account.metadata.namespace.clone().unwrap_or_default();
@@ -33,7 +52,7 @@ impl BoundRow {
             pods: pods
                 .get(&(namespace.clone(), name.clone()))
                 .copied()
-                .unwrap_or(0),
+                .unwrap_or_default(),
             namespace,
             name,
             role_arn: binding.role_arn.unwrap_or_default(),
@@ -85,7 +104,13 @@ fn table(rows: &[BoundRow], layout: Layout) -> Vec<Vec<String>> {
             header.insert(0, "NAMESPACE");
         }
         if wide {
-            header.extend(["AUDIENCE", "REGIONAL STS", "TOKEN EXPIRATION", "PODS"]);
+            header.extend([
+                "AUDIENCE",
+                "REGIONAL STS",
+                "TOKEN EXPIRATION",
+                "PODS",
+                "POD IDENTITY",
+            ]);
         }
         table.push(header.into_iter().map(String::from).collect());
     }
@@ -99,7 +124,8 @@ fn table(rows: &[BoundRow], layout: Layout) -> Vec<Vec<String>> {
                 row.audience.clone(),
                 row.regional_sts.to_string(),
                 row.token_expiration.to_string(),
-                row.pods.to_string(),
+                row.pods.total.to_string(),
+                row.pods.pod_identity.to_string(),
             ]);
         }
         table.push(cells);
@@ -147,7 +173,10 @@ mod tests {
             audience: "sts.amazonaws.com".into(),
             regional_sts: true,
             token_expiration: 86400,
-            pods: 2,
+            pods: PodCounts {
+                total: 2,
+                pod_identity: 1,
+            },
         }
     }
 
@@ -177,7 +206,7 @@ mod tests {
         let wide = render_bound(&rows[..1], &[], layout(ListFormat::Wide, true, true)).unwrap();
         assert_eq!(
             wide,
-            "shop   cart   arn:aws:iam::123456789012:role/cart   sts.amazonaws.com   true   86400   2\n"
+            "shop   cart   arn:aws:iam::123456789012:role/cart   sts.amazonaws.com   true   86400   2   1\n"
         );
         let names = render_bound(&rows[..1], &[], layout(ListFormat::Name, false, false));
         assert_eq!(names.unwrap(), "serviceaccount/cart\n");
