@@ -35,7 +35,7 @@ pub(crate) fn pod(pod: &mut Value) {
 
 /// `SetDefaults_Container`, and `SetDefaults_Pod`'s "requests default to limits" (only for
 /// containers and init containers).
-fn container(container: &mut Value, requests_from_limits: bool) {
+pub(crate) fn container(container: &mut Value, requests_from_limits: bool) {
     if str_at(container, "/imagePullPolicy").is_empty() {
         container["imagePullPolicy"] = json!(pull_policy(str_at(container, "/image")));
     }

@@ -8,7 +8,9 @@
 //! `EventCorrelator`). The scheduler records through the events.k8s.io recorder
 //! (client-go tools/events), so its events carry `eventTime`, `action`, `reportingComponent`
 //! and `reportingInstance` instead, with empty `source` and null timestamps. Names are
-//! `OBJECT.HEX(unix nanos)` in both (`makeEvent` in either recorder).
+//! `OBJECT.HEX(unix nanos)` in both (`makeEvent` in either recorder). The controllers of
+//! kube-controller-manager record about their workloads through the legacy recorder too,
+//! `source` their name alone and `reportingInstance` empty.
 
 use serde_json::{Value, json};
 
@@ -27,9 +29,12 @@ pub(crate) enum Reporter {
     Kubelet,
     /// `default-scheduler` (events.k8s.io recorder, action `Scheduling`).
     Scheduler,
+    /// A controller of kube-controller-manager (`deployment-controller`,
+    /// `replicaset-controller`, ...): the legacy recorder, with no host.
+    Controller(&'static str),
 }
 
-/// One event about a pod, before it is stored.
+/// One event about a pod (or, from a controller, its workload), before it is stored.
 pub(crate) struct PodEvent<'a> {
     pub(crate) reporter: Reporter,
     /// `Normal` or `Warning`.
@@ -68,11 +73,11 @@ fn event_name(pod_name: &str) -> String {
 
 fn involved_object(pod: &Value, field_path: Option<&str>) -> Value {
     let mut object = json!({
-        "kind": "Pod",
+        "kind": str_at(pod, "/kind"),
         "namespace": str_at(pod, "/metadata/namespace"),
         "name": str_at(pod, "/metadata/name"),
         "uid": str_at(pod, "/metadata/uid"),
-        "apiVersion": "v1",
+        "apiVersion": str_at(pod, "/apiVersion"),
         "resourceVersion": str_at(pod, "/metadata/resourceVersion"),
     });
     if let Some(path) = field_path {
@@ -81,12 +86,13 @@ fn involved_object(pod: &Value, field_path: Option<&str>) -> Value {
     object
 }
 
-/// Stores `event` about `pod`, or folds it into the identical kubelet event already stored.
+/// Stores `event` about `pod` (any stored object), or folds it into the identical event the
+/// same legacy recorder (kubelet or controller) already stored.
 pub(crate) fn record(store: &mut Store, pod: &Value, event: &PodEvent<'_>) {
     let namespace = str_at(pod, "/metadata/namespace").to_owned();
     let pod_uid = str_at(pod, "/metadata/uid");
     let field_path = event.field_path.as_deref();
-    if event.reporter == Reporter::Kubelet {
+    if event.reporter != Reporter::Scheduler {
         let same = store
             .range(Resource::Event, Some(&namespace), None)
             .find(|(_, e)| {
@@ -113,28 +119,26 @@ pub(crate) fn record(store: &mut Store, pod: &Value, event: &PodEvent<'_>) {
         "reason": event.reason,
         "message": event.message,
     });
-    match event.reporter {
-        Reporter::Kubelet => {
-            let at = now();
-            object["source"] = json!({"component": "kubelet", "host": NODE});
-            object["firstTimestamp"] = json!(at);
-            object["lastTimestamp"] = json!(at);
-            object["count"] = json!(1);
-            object["type"] = json!(event.kind);
-            object["eventTime"] = Value::Null;
-            object["reportingComponent"] = json!("kubelet");
-            object["reportingInstance"] = json!(NODE);
+    let legacy = |component: &str, host: &str| {
+        let at = now();
+        let mut source = json!({"component": component});
+        if !host.is_empty() {
+            source["host"] = json!(host);
         }
-        Reporter::Scheduler => {
-            object["source"] = json!({});
-            object["firstTimestamp"] = Value::Null;
-            object["lastTimestamp"] = Value::Null;
-            object["type"] = json!(event.kind);
-            object["eventTime"] = json!(micro_now());
-            object["action"] = json!("Scheduling");
-            object["reportingComponent"] = json!("default-scheduler");
-            object["reportingInstance"] = json!("default-scheduler-fake-control-plane");
-        }
+        json!({"source": source, "firstTimestamp": at, "lastTimestamp": at, "count": 1,
+            "type": event.kind, "eventTime": null, "reportingComponent": component,
+            "reportingInstance": host})
+    };
+    let fields = match event.reporter {
+        Reporter::Kubelet => legacy("kubelet", NODE),
+        Reporter::Controller(component) => legacy(component, ""),
+        Reporter::Scheduler => json!({"source": {}, "firstTimestamp": null,
+            "lastTimestamp": null, "type": event.kind, "eventTime": micro_now(),
+            "action": "Scheduling", "reportingComponent": "default-scheduler",
+            "reportingInstance": "default-scheduler-fake-control-plane"}),
+    };
+    for (key, value) in fields.as_object().into_iter().flatten() {
+        object[key] = value.clone();
     }
     store.put(Resource::Event, canonical(object));
 }

@@ -15,16 +15,29 @@
 //! mutating webhooks: the EKS pod identity webhook and sidecar injectors; Pod Security from
 //! namespace labels; ResourceQuota), then a scheduler and kubelet move them through what a test
 //! scripted ([`PodScript`], per container [`ContainerScript`]), recording their events; logs
-//! are per container. Requests are authorized per user ([`FakeKube::grant`]): a user with
+//! are per container.
+//!
+//! `apps/v1` Deployments, ReplicaSets, StatefulSets, DaemonSets and ControllerRevisions are
+//! stored with the apiserver's defaults, generations and validation (Pod Security warns about
+//! their templates), with tables and `scale`; after every accepted write, and whenever a pod
+//! changes, the deployment, ReplicaSet, StatefulSet and DaemonSet controllers and the garbage
+//! collector reconcile, so pods carry real owners and a new template rolls out (new pods through
+//! admission, old ones deleted) as `kubectl rollout status` expects. Requests are authorized per user ([`FakeKube::grant`]): a user with
 //! grants gets exactly those and the default bindings, everyone else everything.
 //!
 //! Like a real cluster, it starts with the namespaces `default`, `kube-system`, `kube-public`
 //! and `kube-node-lease`, and every namespace gets a `default` ServiceAccount when created.
 //! Writes that change nothing keep the resource version, as the apiserver does.
 
+mod apps;
 mod containers;
+mod controllers;
+mod daemonset;
 mod defaults;
+mod deployment;
+mod deployment_status;
 mod events;
+mod hashes;
 mod identity;
 mod kubelet;
 mod kubelet_failures;
@@ -42,16 +55,24 @@ mod pods;
 mod protobuf;
 mod quota;
 mod rbac;
+mod replicaset;
 mod resources;
+mod revisions;
+mod rollout;
 mod router;
+mod scale;
 mod selectors;
+mod service_accounts;
 mod state;
+mod statefulset;
 mod status;
 mod table;
 mod tokens;
 mod validate;
 mod watch;
 mod webhooks;
+mod workload_table;
+mod workloads;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -310,36 +331,6 @@ impl FakeKube {
     /// The script of pods with no other script ([`PodScript::default`] unless set).
     pub fn set_default_pod_script(&self, script: PodScript) {
         self.shared.config().default_pod_script = script;
-    }
-
-    /// Stores the MutatingWebhookConfiguration `pod-identity-webhook` as EKS installs it; new
-    /// pods whose script says [`Injection::Auto`] are then injected.
-    pub fn preload_pod_identity_webhook(&self) {
-        let config = json!({
-            "metadata": {"name": WEBHOOK_NAME},
-            "webhooks": [{
-                "name": "iam-for-pods.amazonaws.com",
-                "clientConfig": {"url": "https://127.0.0.1:23443/mutate", "caBundle": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="},
-                "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "*"}],
-                "failurePolicy": "Ignore",
-                "matchPolicy": "Equivalent",
-                "namespaceSelector": {},
-                "objectSelector": {"matchExpressions": [{"key": "eks.amazonaws.com/skip-pod-identity-webhook", "operator": "DoesNotExist"}]},
-                "sideEffects": "None",
-                "timeoutSeconds": 10,
-                "admissionReviewVersions": ["v1beta1"],
-                "reinvocationPolicy": "IfNeeded",
-            }],
-        });
-        let mut store = self.shared.store();
-        if store
-            .get(Resource::MutatingWebhookConfiguration, "", WEBHOOK_NAME)
-            .is_none()
-        {
-            let config = objects::prepare_new(Resource::MutatingWebhookConfiguration, "", config)
-                .expect("a valid webhook configuration");
-            objects::insert_new(&mut store, Resource::MutatingWebhookConfiguration, config);
-        }
     }
 
     /// Answers `verb` (`get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, or `*`)

@@ -8,13 +8,13 @@ use serde_json::{Map, Value, json};
 use super::patch;
 use super::pods;
 use super::protobuf;
-use super::resources::Resource;
+use super::resources::{APPS, Resource};
 use super::router::{Req, Target};
 use super::state::{Shared, Store, str_at};
 use super::status::{self, ApiError, Reply, json_response};
 use super::table;
 use super::validate;
-use super::{pod_security, quota};
+use super::{apps, pod_security, quota};
 
 /// Now, as the apiserver writes timestamps (RFC 3339, whole seconds, UTC).
 pub(crate) fn now() -> String {
@@ -119,10 +119,10 @@ pub(crate) fn create(shared: &Arc<Shared>, req: &Req, target: &Target) -> Reply 
     } else {
         None
     };
-    let warnings = admitted
-        .as_ref()
-        .map(|a| a.warnings.clone())
-        .unwrap_or_default();
+    let warnings = admitted.as_ref().map_or_else(
+        || apps::warnings(&store, target.resource, &object),
+        |a| a.warnings.clone(),
+    );
     if req.dry_run() {
         let response = json_response(201, &canonical(object));
         return Ok(status::with_warnings(response, &warnings));
@@ -216,7 +216,8 @@ fn server_fields(
         Resource::ResourceQuota => quota::controller_status(object),
         _ => {}
     }
-    let errors = validate::validate(resource, object);
+    let mut errors = apps::prepare(resource, object, existing);
+    errors.extend(validate::validate(resource, object));
     if !errors.is_empty() {
         return Err(ApiError::invalid(resource, &name, &errors));
     }
@@ -349,13 +350,15 @@ pub(crate) fn commit_update(
     }
     updated["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"].clone();
     let updated = canonical(updated);
+    let mut store = shared.store();
+    let warnings = apps::warnings(&store, target.resource, &updated);
+    let answer = |object: &Value| status::with_warnings(json_response(200, object), &warnings);
     if patch::same_ignoring_managed_fields(existing, &updated) {
-        return Ok(json_response(200, existing));
+        return Ok(answer(existing));
     }
     if req.dry_run() {
-        return Ok(json_response(200, &updated));
+        return Ok(answer(&updated));
     }
-    let mut store = shared.store();
     let namespace = str_at(existing, "/metadata/namespace");
     let current = store.get(target.resource, namespace, &name);
     if current.map(|c| &c["metadata"]["resourceVersion"])
@@ -363,7 +366,7 @@ pub(crate) fn commit_update(
     {
         return Err(ApiError::stale(target.resource, &name));
     }
-    Ok(json_response(200, &store.put(target.resource, updated)))
+    Ok(answer(&store.put(target.resource, updated)))
 }
 
 /// `DELETE` of one object; deleting a namespace deletes what it holds.
@@ -389,13 +392,17 @@ pub(crate) fn delete(shared: &Shared, req: &Req, target: &Target) -> Reply {
     if req.dry_run() || dry_in_body {
         return Ok(json_response(200, &answer));
     }
+    if is_orphaning(req, &options) {
+        super::controllers::orphan(&mut store, &existing);
+    }
     if target.resource == Resource::Namespace {
-        for resource in [
+        let held = [
             Resource::Pod,
             Resource::ServiceAccount,
             Resource::Event,
             Resource::ResourceQuota,
-        ] {
+        ];
+        for resource in held.into_iter().chain(APPS) {
             let names: Vec<String> = store
                 .range(resource, Some(&name), None)
                 .map(|(_, o)| str_at(o, "/metadata/name").to_owned())
@@ -407,4 +414,12 @@ pub(crate) fn delete(shared: &Shared, req: &Req, target: &Target) -> Reply {
     }
     store.remove(target.resource, &namespace, &name);
     Ok(json_response(200, &answer))
+}
+
+/// Whether a delete asks to orphan the dependents (`propagationPolicy: Orphan`, in the query
+/// or the `DeleteOptions` body, or the deprecated `orphanDependents: true`).
+fn is_orphaning(req: &Req, options: &Value) -> bool {
+    req.param("propagationPolicy") == Some("Orphan")
+        || options["propagationPolicy"] == "Orphan"
+        || options["orphanDependents"] == true
 }

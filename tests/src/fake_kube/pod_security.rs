@@ -5,7 +5,8 @@
 //! `ParseLevel`, `ParseVersion`: an invalid level evaluates as `restricted`, an invalid or
 //! absent version as `latest`; warn defaults to a stricter enforce level), admission/admission.go
 //! (`EvaluatePod`: `violates PodSecurity "LEVEL:VERSION": DETAIL` through
-//! `apierrors.NewForbidden`, warnings `would violate PodSecurity ...`; `ValidateNamespace`:
+//! `apierrors.NewForbidden`, warnings `would violate PodSecurity ...`; `ValidatePodController`:
+//! workload templates are only warned about; `ValidateNamespace`:
 //! invalid labels are a 422), policy/checks.go (`ForbiddenDetail`: `reason (detail)` joined
 //! with `, `), policy/registry.go (checks run baseline first, then restricted, each group
 //! sorted by check ID; a restricted check overrides the baseline check it names) and the
@@ -196,6 +197,22 @@ pub(crate) fn admit(namespace: &Value, pod: &Value) -> Result<Vec<String>, ApiEr
         warn.render(),
         render(&warned)
     )])
+}
+
+/// `ValidatePodController`: a workload's pod template (as a pod) is evaluated on create and on
+/// every update at the warn level only (`EvaluatePod` with enforce false): enforcement waits
+/// for the pods its controller creates.
+pub(crate) fn warn_controller(namespace: &Value, pod: &Value) -> Vec<String> {
+    let (_, warn, _) = policy(&labels(namespace));
+    let warned = evaluate(warn, pod);
+    if warned.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "would violate PodSecurity \"{}\": {}",
+        warn.render(),
+        render(&warned)
+    )]
 }
 
 /// `AggregateCheckResult.ForbiddenDetail`.

@@ -9,13 +9,14 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::containers::ContainerScript;
+use super::controllers::{self, Pace};
 use super::events;
 use super::kubelet::{self, Context, PodRuntime};
 use super::objects::canonical;
 use super::resources::Resource;
 use super::state::{Shared, Store, key, lock, str_at};
 use super::status::ApiError;
-use super::{defaults, pod_security, pod_status, quota, webhooks};
+use super::{defaults, pod_security, pod_status, quota, service_accounts, webhooks};
 
 /// A pod phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +102,15 @@ impl PodScript {
         }
     }
 
+    /// Pending, then Running for ever: a server, as the pods of workloads are (the default
+    /// script of the pods the fake's controllers create).
+    pub fn runs() -> Self {
+        Self {
+            phases: vec![PodPhase::Pending, PodPhase::Running],
+            ..Self::succeeds("")
+        }
+    }
+
     /// Pending, Running, then Failed with these logs and exit code.
     pub fn fails(logs: &str, exit_code: i32) -> Self {
         Self {
@@ -165,91 +175,6 @@ pub(crate) struct Admitted {
     pub(crate) warnings: Vec<String>,
 }
 
-/// The ServiceAccount admission plugin's check (plugin/pkg/admission/serviceaccount): the
-/// pod's ServiceAccount (default `default`) must exist; returns its name.
-fn service_account(store: &Store, pod: &Value) -> Result<String, ApiError> {
-    let namespace = str_at(pod, "/metadata/namespace");
-    let mut sa_name = str_at(pod, "/spec/serviceAccountName").to_owned();
-    if sa_name.is_empty() {
-        sa_name = str_at(pod, "/spec/serviceAccount").to_owned();
-    }
-    if sa_name.is_empty() {
-        sa_name = "default".to_owned();
-    }
-    if store
-        .get(Resource::ServiceAccount, namespace, &sa_name)
-        .is_none()
-    {
-        return Err(ApiError::admission_forbidden(
-            Resource::Pod,
-            str_at(pod, "/metadata/name"),
-            &format!(
-                "error looking up service account {namespace}/{sa_name}: serviceaccount \"{sa_name}\" not found"
-            ),
-        ));
-    }
-    Ok(sa_name)
-}
-
-/// Where the ServiceAccount admission plugin mounts the API token.
-const API_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
-
-/// The ServiceAccount admission plugin's token mount (plugin/pkg/admission/serviceaccount/
-/// admission.go `mountServiceAccountToken`, `TokenVolumeSource`): unless the pod, or else the
-/// ServiceAccount, opts out with `automountServiceAccountToken: false`, a projected
-/// `kube-api-access-XXXXX` volume (a 3607 s token, the cluster CA, the namespace) is appended
-/// and mounted read-only in every init container and container without a mount at its path.
-fn mount_api_token(pod: &mut Value, sa: &Value) {
-    let opt_out = match pod["spec"]["automountServiceAccountToken"].as_bool() {
-        Some(automount) => !automount,
-        None => sa["automountServiceAccountToken"] == false,
-    };
-    if opt_out {
-        return;
-    }
-    let existing = pod["spec"]["volumes"].as_array().and_then(|vs| {
-        vs.iter()
-            .map(|v| str_at(v, "/name"))
-            .find(|n| n.starts_with("kube-api-access-"))
-            .map(str::to_owned)
-    });
-    let name = existing
-        .clone()
-        .unwrap_or_else(|| super::objects::generated_name("kube-api-access-"));
-    let mut needed = false;
-    for list in ["initContainers", "containers"] {
-        for container in pod["spec"][list].as_array_mut().into_iter().flatten() {
-            let mounted = container["volumeMounts"]
-                .as_array()
-                .is_some_and(|m| m.iter().any(|m| str_at(m, "/mountPath") == API_TOKEN_PATH));
-            if !mounted {
-                if !container["volumeMounts"].is_array() {
-                    container["volumeMounts"] = json!([]);
-                }
-                let mount = json!({"name": name, "readOnly": true, "mountPath": API_TOKEN_PATH});
-                container["volumeMounts"]
-                    .as_array_mut()
-                    .expect("mounts")
-                    .push(mount);
-                needed = true;
-            }
-        }
-    }
-    if existing.is_none() && needed {
-        if !pod["spec"]["volumes"].is_array() {
-            pod["spec"]["volumes"] = json!([]);
-        }
-        pod["spec"]["volumes"].as_array_mut().expect("volumes").push(json!({
-            "name": name,
-            "projected": {"sources": [
-                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
-            ], "defaultMode": 420},
-        }));
-    }
-}
-
 /// The script a new pod follows: its own, the next queued one, or the default. A dry run
 /// only looks: it has no side effects on the apiserver (staging/src/k8s.io/apiserver/pkg/
 /// registry/rest/create.go), so the queued script stays for the pod really created.
@@ -274,15 +199,25 @@ pub(crate) fn admit(
     pod: &mut Value,
     dry_run: bool,
 ) -> Result<Admitted, ApiError> {
+    let script = script_for(shared, str_at(pod, "/metadata/name"), dry_run);
+    admit_scripted(shared, store, pod, script)
+}
+
+/// [`admit`], for a pod that follows `script`.
+pub(crate) fn admit_scripted(
+    shared: &Shared,
+    store: &Store,
+    pod: &mut Value,
+    script: PodScript,
+) -> Result<Admitted, ApiError> {
     defaults::pod(pod);
-    let sa_name = service_account(store, pod)?;
+    let sa_name = service_accounts::service_account(store, pod)?;
     pod["spec"]["serviceAccountName"] = json!(sa_name);
     pod["spec"]["serviceAccount"] = json!(sa_name);
     let namespace = str_at(pod, "/metadata/namespace").to_owned();
     if let Some(sa) = store.get(Resource::ServiceAccount, &namespace, &sa_name) {
-        mount_api_token(pod, sa);
+        service_accounts::mount_api_token(pod, sa);
     }
-    let script = script_for(shared, str_at(pod, "/metadata/name"), dry_run);
     let injected = webhooks::mutate(shared, store, pod, script.inject);
     defaults::pod(pod);
     let namespace = store
@@ -306,6 +241,21 @@ pub(crate) fn admit(
     })
 }
 
+/// Moves an admitted pod through its script at once, until nothing would change any more
+/// (at most 64 steps): a pod that has been running for a while when a test looks.
+pub(crate) fn fast_forward(shared: &Shared, pod: &mut Value, admitted: &mut Admitted) {
+    let users = shared.config().image_users.clone();
+    for _ in 0..64 {
+        if admitted.runtime.settled() {
+            break;
+        }
+        let context = Context { pod, users: &users };
+        let emitted = kubelet::step(&mut admitted.runtime, &context);
+        admitted.events.extend(emitted);
+    }
+    pod["status"] = pod_status::status(&admitted.runtime, pod);
+}
+
 /// Records the first step's events of a stored pod, remembers its runtime, and moves it
 /// through its script.
 pub(crate) fn start(shared: &Arc<Shared>, store: &mut Store, pod: &Value, admitted: Admitted) {
@@ -319,11 +269,15 @@ pub(crate) fn start(shared: &Arc<Shared>, store: &mut Store, pod: &Value, admitt
     let step = runtime.script.step;
     let settled = runtime.settled();
     store.pods.insert(key(&namespace, &name), runtime);
+    // Without a runtime (a test's own thread, for a pod made at once), the pod stays as it is.
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
     if settled {
         return;
     }
     let shared = Arc::clone(shared);
-    tokio::spawn(async move {
+    handle.spawn(async move {
         loop {
             tokio::time::sleep(step).await;
             if !tick(&shared, &namespace, &name, &uid) {
@@ -333,8 +287,9 @@ pub(crate) fn start(shared: &Arc<Shared>, store: &mut Store, pod: &Value, admitt
     });
 }
 
-/// One step of a stored pod; false once the pod is gone or nothing will change any more.
-fn tick(shared: &Shared, namespace: &str, name: &str, uid: &str) -> bool {
+/// One step of a stored pod; false once the pod is gone or nothing will change any more. A
+/// changed pod wakes the controllers up (a ready pod lets a rollout go on).
+fn tick(shared: &Arc<Shared>, namespace: &str, name: &str, uid: &str) -> bool {
     let mut store = lock(&shared.store);
     let Some(current) = store.get(Resource::Pod, namespace, name).cloned() else {
         return false;
@@ -358,13 +313,17 @@ fn tick(shared: &Shared, namespace: &str, name: &str, uid: &str) -> bool {
     pod_status::keep_transition_times(&mut updated["status"], &current["status"]);
     let settled = runtime.settled();
     store.pods.insert(key(namespace, name), runtime);
-    let stored = if updated == current {
-        current
-    } else {
+    let changed = updated != current;
+    let stored = if changed {
         store.put(Resource::Pod, canonical(updated))
+    } else {
+        current
     };
     for event in emitted {
         events::record(&mut store, &stored, &event.as_event());
+    }
+    if changed {
+        controllers::sync(shared, &mut store, Pace::Live);
     }
     !settled
 }

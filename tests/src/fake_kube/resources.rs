@@ -19,15 +19,35 @@ pub(crate) enum Resource {
     /// `events.k8s.io/v1` events: the same objects as [`Resource::Event`], converted on read
     /// (one etcd resource behind two APIs, as in the apiserver).
     EventV1,
+    /// `apps/v1` workloads and their revisions, which the fake's controllers act on.
+    ControllerRevision,
+    DaemonSet,
+    Deployment,
+    ReplicaSet,
+    StatefulSet,
 }
 
-/// Every resource, in discovery order.
-pub(crate) const ALL: [Resource; 9] = [
+/// The `apps/v1` resources, in discovery order (alphabetical, as the apiserver lists them).
+pub(crate) const APPS: [Resource; 5] = [
+    Resource::ControllerRevision,
+    Resource::DaemonSet,
+    Resource::Deployment,
+    Resource::ReplicaSet,
+    Resource::StatefulSet,
+];
+
+/// Every resource, in discovery order (`apps` first of the groups, as in `/apis`).
+pub(crate) const ALL: [Resource; 14] = [
     Resource::Namespace,
     Resource::ServiceAccount,
     Resource::Pod,
     Resource::Event,
     Resource::ResourceQuota,
+    Resource::ControllerRevision,
+    Resource::DaemonSet,
+    Resource::Deployment,
+    Resource::ReplicaSet,
+    Resource::StatefulSet,
     Resource::MutatingWebhookConfiguration,
     Resource::SelfSubjectReview,
     Resource::SelfSubjectAccessReview,
@@ -50,6 +70,11 @@ impl Resource {
             | Self::Event
             | Self::ResourceQuota => "",
             Self::EventV1 => "events.k8s.io",
+            Self::ControllerRevision
+            | Self::DaemonSet
+            | Self::Deployment
+            | Self::ReplicaSet
+            | Self::StatefulSet => "apps",
             Self::MutatingWebhookConfiguration => "admissionregistration.k8s.io",
             Self::SelfSubjectReview => "authentication.k8s.io",
             Self::SelfSubjectAccessReview => "authorization.k8s.io",
@@ -81,6 +106,11 @@ impl Resource {
             Self::MutatingWebhookConfiguration => "mutatingwebhookconfigurations",
             Self::SelfSubjectReview => "selfsubjectreviews",
             Self::SelfSubjectAccessReview => "selfsubjectaccessreviews",
+            Self::ControllerRevision => "controllerrevisions",
+            Self::DaemonSet => "daemonsets",
+            Self::Deployment => "deployments",
+            Self::ReplicaSet => "replicasets",
+            Self::StatefulSet => "statefulsets",
         }
     }
 
@@ -95,6 +125,11 @@ impl Resource {
             Self::MutatingWebhookConfiguration => "MutatingWebhookConfiguration",
             Self::SelfSubjectReview => "SelfSubjectReview",
             Self::SelfSubjectAccessReview => "SelfSubjectAccessReview",
+            Self::ControllerRevision => "ControllerRevision",
+            Self::DaemonSet => "DaemonSet",
+            Self::Deployment => "Deployment",
+            Self::ReplicaSet => "ReplicaSet",
+            Self::StatefulSet => "StatefulSet",
         }
     }
 
@@ -109,7 +144,17 @@ impl Resource {
         matches!(
             self,
             Self::ServiceAccount | Self::Pod | Self::Event | Self::ResourceQuota | Self::EventV1
-        )
+        ) || self.is_apps()
+    }
+
+    /// Whether this is an `apps/v1` resource.
+    pub(crate) fn is_apps(self) -> bool {
+        APPS.contains(&self)
+    }
+
+    /// The workloads whose pod template the fake's controllers roll out.
+    pub(crate) fn is_workload(self) -> bool {
+        self.is_apps() && self != Self::ControllerRevision
     }
 
     /// Whether objects are stored (reviews are answered, never stored).
@@ -165,12 +210,16 @@ impl Resource {
             Self::Pod => &["po"],
             Self::Event | Self::EventV1 => &["ev"],
             Self::ResourceQuota => &["quota"],
+            Self::DaemonSet => &["ds"],
+            Self::Deployment => &["deploy"],
+            Self::ReplicaSet => &["rs"],
+            Self::StatefulSet => &["sts"],
             _ => &[],
         };
         if !short.is_empty() {
             entry["shortNames"] = json!(short);
         }
-        if self == Self::Pod {
+        if self == Self::Pod || self.is_workload() {
             entry["categories"] = json!(["all"]);
         }
         entry
@@ -199,6 +248,27 @@ fn subresource(
     entry["kind"] = json!(kind);
     entry["verbs"] = json!(verbs);
     entry
+}
+
+/// A workload's `scale` (autoscaling/v1, not for DaemonSets) and `status` subresources, in
+/// the apiserver's order.
+fn workload_subresources(resource: Resource) -> Vec<Value> {
+    let mut entries = Vec::new();
+    if resource != Resource::DaemonSet {
+        entries.push(subresource(
+            &format!("{}/scale", resource.plural()),
+            "Scale",
+            &["get", "patch", "update"],
+            Some(("autoscaling", "v1")),
+        ));
+    }
+    entries.push(subresource(
+        &format!("{}/status", resource.plural()),
+        resource.kind(),
+        &["get", "patch", "update"],
+        None,
+    ));
+    entries
 }
 
 /// `GET /version`.
@@ -300,6 +370,7 @@ pub(crate) fn resource_list(group: &str, version: &str) -> Option<Value> {
                 &["get", "patch", "update"],
                 None,
             )),
+            workload if workload.is_workload() => resources.extend(workload_subresources(workload)),
             _ => {}
         }
     }

@@ -6,10 +6,11 @@ use hyper::body::Bytes;
 use hyper::header::HeaderMap;
 use hyper::{Method, Request, Response};
 
+use super::controllers::{self, Pace};
 use super::resources::{self, Resource};
 use super::state::{Shared, lock};
 use super::status::{ApiError, Reply, json_response};
-use super::{LoggedRequest, identity, list, logs, objects, patch, rbac, watch};
+use super::{LoggedRequest, identity, list, logs, objects, patch, rbac, scale, watch};
 use crate::server::StreamBody;
 
 /// A request, parsed.
@@ -167,7 +168,12 @@ fn route(shared: &Arc<Shared>, req: &Req) -> Reply {
     let target = parse_target(&segments).ok_or_else(ApiError::no_route)?;
     let verb = verb(req, &target);
     rbac::authorize(shared, req, &target, verb)?;
-    dispatch(shared, req, &target, verb)
+    let reply = dispatch(shared, req, &target, verb);
+    // A write the apiserver took wakes the controllers up (they watch what they manage).
+    if reply.is_ok() && req.method != Method::GET {
+        controllers::sync(shared, &mut shared.store(), Pace::Live);
+    }
+    reply
 }
 
 /// Discovery, the OIDC documents and health: the non-resource paths.
@@ -227,6 +233,11 @@ fn dispatch(shared: &Arc<Shared>, req: &Req, target: &Target, verb: &str) -> Rep
             logs::logs(shared, req, target)
         }
         (&Method::GET, Some("status"), true) => objects::get(shared, req, target),
+        (&Method::GET | &Method::PATCH | &Method::PUT, Some("scale"), true)
+            if target.resource.is_workload() && target.resource != Resource::DaemonSet =>
+        {
+            scale::scale(shared, req, target)
+        }
         (_, Some(_), _) => Err(ApiError::no_route()),
         (&Method::GET, None, false) if verb == "watch" => watch::watch(shared, req, target),
         (&Method::GET, None, false) => list::list(shared, req, target),

@@ -115,6 +115,8 @@ fn supported_field(resource: Resource, field: &str) -> bool {
                     | "status.nominatedNodeName"
             ))
         || (resource == Resource::Namespace && field == "status.phase")
+        // pkg/registry/apps/replicaset/strategy.go `ReplicaSetToSelectableFields`.
+        || (resource == Resource::ReplicaSet && field == "status.replicas")
         || (resource == Resource::Event && EVENT_FIELDS.contains(&field))
         || (resource == Resource::EventV1 && event_v1_field(field).is_some())
 }

@@ -1,7 +1,7 @@
 //! The fake's state: stored objects with a global resource version, the event history that
 //! watches replay, test knobs, and the request log.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -39,6 +39,8 @@ pub(crate) struct Store {
     events: broadcast::Sender<Arc<Event>>,
     /// Per-pod script and logs, by object key.
     pub(crate) pods: HashMap<String, PodRuntime>,
+    /// The uids of removed `apps/v1` objects, whose dependents the garbage collector deletes.
+    pub(crate) gone: HashSet<String>,
 }
 
 /// The store key: `NAMESPACE/NAME`, or `NAME` for cluster-scoped objects (etcd's order).
@@ -59,6 +61,7 @@ impl Store {
             history: VecDeque::new(),
             events,
             pods: HashMap::new(),
+            gone: HashSet::new(),
         }
     }
 
@@ -107,6 +110,10 @@ impl Store {
         self.rv += 1;
         object["metadata"]["resourceVersion"] = json!(self.rv.to_string());
         self.pods.remove(&key(namespace, name));
+        if resource.is_apps() {
+            self.gone
+                .insert(str_at(&object, "/metadata/uid").to_owned());
+        }
         self.record("DELETED", resource, object.clone());
         Some(object)
     }
@@ -186,6 +193,8 @@ pub(crate) struct Config {
     pub(crate) pod_scripts: HashMap<String, PodScript>,
     pub(crate) next_pod_scripts: VecDeque<PodScript>,
     pub(crate) default_pod_script: PodScript,
+    /// The script of the pods controllers create (unless a pod's name has its own).
+    pub(crate) workload_pod_script: PodScript,
     /// EKS Pod Identity associations: (namespace, ServiceAccount) to role ARN.
     pub(crate) pod_identity_associations: BTreeMap<(String, String), String>,
     /// The pod identity webhook's `--aws-default-region`.
@@ -213,6 +222,7 @@ impl Config {
             pod_scripts: HashMap::new(),
             next_pod_scripts: VecDeque::new(),
             default_pod_script: PodScript::default(),
+            workload_pod_script: PodScript::runs(),
             pod_identity_associations: BTreeMap::new(),
             webhook_region: None,
             sidecar_injectors: BTreeMap::new(),

@@ -62,6 +62,7 @@ fn columns(resource: Resource) -> Vec<Value> {
         ],
         Resource::Event | Resource::EventV1 => event_columns(),
         Resource::ResourceQuota => quota_columns(name, age),
+        apps if apps.is_apps() => super::workload_table::columns(apps, name, age),
         _ => vec![name, column("Created At", "date", "", "", 0)],
     }
 }
@@ -222,6 +223,7 @@ fn cells(resource: Resource, object: &Value) -> Vec<Value> {
             let (requests, limits) = quota_cells(object);
             vec![name, age, json!(requests), json!(limits)]
         }
+        apps if apps.is_apps() => super::workload_table::cells(apps, object),
         _ => vec![name, json!(created)],
     }
 }

@@ -30,6 +30,36 @@ pub(crate) struct Injector {
 }
 
 impl FakeKube {
+    /// Stores the MutatingWebhookConfiguration `pod-identity-webhook` as EKS installs it; new
+    /// pods whose script says [`Injection::Auto`] are then injected.
+    pub fn preload_pod_identity_webhook(&self) {
+        let config = json!({
+            "metadata": {"name": WEBHOOK_NAME},
+            "webhooks": [{
+                "name": "iam-for-pods.amazonaws.com",
+                "clientConfig": {"url": "https://127.0.0.1:23443/mutate", "caBundle": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="},
+                "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "*"}],
+                "failurePolicy": "Ignore",
+                "matchPolicy": "Equivalent",
+                "namespaceSelector": {},
+                "objectSelector": {"matchExpressions": [{"key": "eks.amazonaws.com/skip-pod-identity-webhook", "operator": "DoesNotExist"}]},
+                "sideEffects": "None",
+                "timeoutSeconds": 10,
+                "admissionReviewVersions": ["v1beta1"],
+                "reinvocationPolicy": "IfNeeded",
+            }],
+        });
+        let mut store = self.shared.store();
+        if store
+            .get(Resource::MutatingWebhookConfiguration, "", WEBHOOK_NAME)
+            .is_none()
+        {
+            let config = objects::prepare_new(Resource::MutatingWebhookConfiguration, "", config)
+                .expect("a valid webhook configuration");
+            objects::insert_new(&mut store, Resource::MutatingWebhookConfiguration, config);
+        }
+    }
+
     /// Registers a mutating webhook, like the injectors of Istio, Linkerd, Vault or Datadog,
     /// that adds container `container` (image [`SIDECAR_IMAGE`], running as
     /// [`SIDECAR_UID`], with the securityContext such proxies carry, requests and limits, and
