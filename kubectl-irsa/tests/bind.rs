@@ -382,3 +382,102 @@ fn kubectl_runs_the_plugin_from_path() {
         ROLE
     );
 }
+
+/// The names of the pods of deployment web, and the AWS_ROLE_ARN their app container carries.
+fn web_pods(cluster: &Cluster) -> Vec<(String, String)> {
+    let mut pods: Vec<(String, String)> = cluster
+        .fake
+        .pods()
+        .iter()
+        .filter(|pod| {
+            pod["metadata"]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("web-")
+        })
+        .map(|pod| {
+            let env = pod["spec"]["containers"][0]["env"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let role = env
+                .iter()
+                .find(|e| e["name"] == "AWS_ROLE_ARN")
+                .map(|e| e["value"].as_str().unwrap().to_string())
+                .unwrap_or_default();
+            (pod["metadata"]["name"].as_str().unwrap().to_string(), role)
+        })
+        .collect();
+    pods.sort();
+    pods
+}
+
+#[test]
+fn rebinding_names_the_rollout_and_restart_performs_it() {
+    let cluster = Cluster::start();
+    cluster
+        .fake
+        .add_service_account("shop", "web", &[("eks.amazonaws.com/role-arn", ROLE)]);
+    cluster.fake.preload_pod_identity_webhook();
+    cluster.fake.add_deployment("shop", "web", "web", 2);
+    let before = web_pods(&cluster);
+    assert_eq!(before.len(), 2);
+    assert!(before.iter().all(|(_, role)| role == ROLE), "{before:?}");
+
+    let other = "arn:aws:iam::123456789012:role/other";
+    let args = [
+        "bind",
+        "web",
+        "-n",
+        "shop",
+        "--role-arn",
+        other,
+        "--overwrite",
+        "--issuer",
+        DEFAULT_ISSUER,
+    ];
+    let run = cluster.run(&args);
+    assert_eq!(
+        run.ok().stderr,
+        "Warning: 2 pod(s) use serviceaccount/web and keep their old identity until they are re-created: kubectl rollout restart deployment/web -n shop (or bind again with --restart)\n"
+    );
+    assert_eq!(
+        web_pods(&cluster),
+        before,
+        "nothing restarted without --restart"
+    );
+
+    let third = "arn:aws:iam::123456789012:role/third";
+    let args = [
+        "bind",
+        "web",
+        "-n",
+        "shop",
+        "--role-arn",
+        third,
+        "--overwrite",
+        "--restart",
+        "--issuer",
+        DEFAULT_ISSUER,
+    ];
+    let run = cluster.run(&args);
+    assert!(
+        run.ok()
+            .stdout
+            .starts_with("serviceaccount/web annotated\ndeployment/web restarted\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stderr, "");
+    // The deployment controller replaced the pods; the webhook gave the new ones the new role.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let after = web_pods(&cluster);
+        if after.len() == 2 && after.iter().all(|(_, role)| role == third) {
+            assert!(after.iter().all(|pod| !before.contains(pod)));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{after:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
