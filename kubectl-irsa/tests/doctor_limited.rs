@@ -72,22 +72,7 @@ fn pods_the_webhook_gives_pod_identity_are_named() {
         .fake
         .add_pod_identity_association("shop", "cart", other);
     // Through admission, so that the webhook injects it.
-    let overrides = r#"{"spec":{"serviceAccountName":"cart"}}"#;
-    let args = [
-        "run",
-        "cart-1",
-        "-n",
-        "shop",
-        "--image=app",
-        "--overrides",
-        overrides,
-    ];
-    cluster.kubectl_ok(None, &args);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while cluster.fake.pod("shop", "cart-1").unwrap()["status"]["phase"] != "Running" {
-        assert!(std::time::Instant::now() < deadline, "cart-1 never ran");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    cluster.run_pod("cart-1");
     let (code, report) = doctor(&cluster);
     assert_eq!(code, 0, "{report}");
     let injection = check(&report, 1, "injection");

@@ -130,17 +130,7 @@ fn wide_output_counts_pods_with_eks_pod_identity() {
         .fake
         .add_pod_identity_association("shop", "cart", other);
     // Through admission, so that the webhook injects Pod Identity instead of web identity.
-    let overrides = r#"{"spec":{"serviceAccountName":"cart"}}"#;
-    let args = [
-        "run",
-        "app",
-        "-n",
-        "shop",
-        "--image=app",
-        "--overrides",
-        overrides,
-    ];
-    cluster.kubectl_ok(None, &args);
+    cluster.run_pod("app");
     cluster
         .fake
         .add_pod("shop", "old", "cart", PodPhase::Running);

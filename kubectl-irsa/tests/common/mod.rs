@@ -76,6 +76,27 @@ impl Cluster {
         run.ok().stdout.clone()
     }
 
+    /// Runs pod `name` of shop/cart through admission (`kubectl run`, so the cluster's webhooks
+    /// see it), and waits until it runs.
+    pub fn run_pod(&self, name: &str) {
+        let overrides = r#"{"spec":{"serviceAccountName":"cart"}}"#;
+        let args = [
+            "run",
+            name,
+            "-n",
+            "shop",
+            "--image=app",
+            "--overrides",
+            overrides,
+        ];
+        self.kubectl_ok(None, &args);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.fake.pod("shop", name).unwrap()["status"]["phase"] != "Running" {
+            assert!(std::time::Instant::now() < deadline, "pod/{name} never ran");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         Run::from(self.plugin(args).stdin(Stdio::null()).output().unwrap())
     }
