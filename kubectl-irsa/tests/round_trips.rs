@@ -75,3 +75,50 @@ fn list_pages_scale_with_the_number_of_service_accounts() {
     assert_eq!(output.ok().stdout.lines().count(), 1200);
     assert_eq!(round_trips(&cluster, &["list", "-A"]), 3);
 }
+
+#[test]
+fn test_reads_before_it_creates_and_polls_until_the_end() {
+    let cluster = Cluster::bound();
+    cluster.fake.preload_pod_identity_webhook();
+    let identity = "{\"Arn\": \"arn:aws:sts::123456789012:assumed-role/cart/s\"}\n";
+    cluster
+        .fake
+        .script_next_pod(tests::fake_kube::PodScript::succeeds(identity));
+    cluster.fake.clear_log();
+    cluster.run(&["test", "cart", "-n", "shop"]).ok();
+    let requests: Vec<String> = cluster
+        .fake
+        .requests()
+        .iter()
+        .map(|r| {
+            let dry = if r.param("dryRun").is_some() {
+                "?dryRun"
+            } else {
+                ""
+            };
+            let name = r.path.rsplit('/').next().unwrap_or_default();
+            let kind = if name.starts_with("irsa-test-cart-") {
+                "POD"
+            } else {
+                name
+            };
+            format!("{} {kind}{dry}", r.method)
+        })
+        .collect();
+    // The ServiceAccount and the namespace, a dry run (the webhook's region), the pod, then
+    // polls of the pod until its test container ends, its log, and the delete.
+    assert_eq!(
+        requests[..4],
+        ["GET cart", "GET shop", "POST pods?dryRun", "POST pods"]
+    );
+    assert_eq!(requests[requests.len() - 1], "DELETE POD");
+    let polls = &requests[4..requests.len() - 1];
+    assert!(
+        polls.iter().all(|r| r == "GET POD" || r == "GET log"),
+        "{polls:?}"
+    );
+    assert!(
+        polls.len() <= 12,
+        "one GET per 250 ms, and the log: {polls:?}"
+    );
+}

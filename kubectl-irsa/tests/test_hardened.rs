@@ -117,6 +117,30 @@ fn admission_refusals_name_the_policy_not_rbac() {
 }
 
 #[test]
+fn a_quota_refusal_is_admission_too() {
+    let cluster = cluster(&[]);
+    cluster
+        .fake
+        .add_resource_quota("shop", "compute", &["limits.cpu", "limits.memory"]);
+    // A container list of the user's, without limits (a merge patch replaces lists).
+    let no_limits = r#"{"spec":{"containers":[{"name":"irsa-test","image":"public.ecr.aws/aws-cli/aws-cli:2.22.0"}]}}"#;
+    let run = test(
+        &cluster,
+        PodScript::succeeds(IDENTITY),
+        &["--overrides", no_limits],
+    );
+    run.fails(1, "");
+    let error = run.error_lines()[0];
+    assert!(
+        error.contains(": refused by admission: pods \"irsa-test-cart-")
+            && error.contains("\" is forbidden: failed quota: compute: must specify limits.cpu for: irsa-test; limits.memory for: irsa-test")
+            && error.ends_with("; change the test pod with --overrides (a JSON merge into it), or run the test in another namespace"),
+        "{error}"
+    );
+    assert!(cluster.fake.pods().is_empty());
+}
+
+#[test]
 fn an_image_that_runs_as_root_without_run_as_user_is_named() {
     let cluster = cluster(&[]);
     let as_image = r#"{"spec":{"securityContext":{"runAsUser":null,"runAsGroup":null}}}"#;
