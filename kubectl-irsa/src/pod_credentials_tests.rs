@@ -15,6 +15,7 @@ fn injection(serve: Option<Sidecar>) -> Injection {
         audience: "sts.amazonaws.com".into(),
         expiration_seconds: 86400,
         sts_regional_endpoints: false,
+        region: None,
         credential_process: false,
         serve,
     }
@@ -68,7 +69,7 @@ fn the_webhooks_web_identity_is_read_with_its_token() {
 #[test]
 fn init_containers_and_windows_paths_count() {
     let mut spec = json!({"containers": [{"name": "app"}], "initContainers": [{"name": "setup"}]});
-    injection::inject(&mut spec, &injection(None), &["app"]);
+    injection::inject(&mut spec, &injection(None), &["app".to_string()]);
     let windows = r"C:\var\run\secrets\eks.amazonaws.com\serviceaccount\token";
     spec["initContainers"][0]["env"][1]["value"] = json!(windows);
     let found = source(&pod(json!({ "spec": spec })));

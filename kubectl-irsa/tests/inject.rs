@@ -116,15 +116,32 @@ fn injecting_twice_changes_nothing() {
     assert_eq!(once, twice);
 }
 
+/// As the webhook (pkg/handler/handler.go, addEnvToContainer and getContainersToSkip): a
+/// container that sets AWS_ROLE_ARN gets neither of the web-identity pair, and
+/// skip-containers is read as Go's CSV reader reads it, without trimming: " metrics" is not
+/// "metrics".
 #[test]
 fn existing_env_is_kept_and_skipped_containers_are_left_alone() {
     let cluster = Cluster::start();
-    let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    eks.amazonaws.com/skip-containers: proxy, metrics\nspec:\n  containers:\n  - name: app\n    env:\n    - {name: AWS_ROLE_ARN, value: mine}\n  - name: proxy\n  - name: metrics\n  initContainers:\n  - name: init\n";
+    let spaced = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    eks.amazonaws.com/skip-containers: proxy, metrics\nspec:\n  containers:\n  - name: proxy\n  - name: metrics\n";
+    let run = inject(&cluster, &["--role-arn", ROLE], spaced);
+    let pod: Value = serde_norway::from_str(&run.ok().stdout).unwrap();
+    assert_eq!(
+        pod["spec"]["containers"][0],
+        serde_json::json!({ "name": "proxy" })
+    );
+    assert_eq!(
+        env(&pod["spec"]["containers"][1], "AWS_ROLE_ARN").as_deref(),
+        Some(ROLE),
+        "the webhook injects \"metrics\" too"
+    );
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    eks.amazonaws.com/skip-containers: proxy,metrics\nspec:\n  containers:\n  - name: app\n    env:\n    - {name: AWS_ROLE_ARN, value: mine}\n  - name: proxy\n  - name: metrics\n  initContainers:\n  - name: init\n";
     let run = inject(&cluster, &["--role-arn", ROLE], manifest);
     let pod: Value = serde_norway::from_str(&run.ok().stdout).unwrap();
     assert_eq!(
-        env(&pod["spec"]["containers"][0], "AWS_ROLE_ARN").as_deref(),
-        Some("mine")
+        pod["spec"]["containers"][0]["env"],
+        serde_json::json!([{ "name": "AWS_ROLE_ARN", "value": "mine" }]),
+        "neither of the pair when one is set"
     );
     assert_eq!(
         pod["spec"]["containers"][1],
@@ -193,7 +210,7 @@ fn an_injected_pod_is_exactly_the_manifest_plus_the_webhook_additions() {
              - name: app\n    image: registry.example.com/app:1.0\n    \
              env:\n    - name: AWS_ROLE_ARN\n      value: {ROLE}\n    \
              - name: AWS_WEB_IDENTITY_TOKEN_FILE\n      value: {TOKEN_FILE}\n    \
-             volumeMounts:\n    - name: aws-iam-token\n      mountPath: /var/run/secrets/eks.amazonaws.com/serviceaccount\n      readOnly: true\n  \
+             volumeMounts:\n    - name: aws-iam-token\n      readOnly: true\n      mountPath: /var/run/secrets/eks.amazonaws.com/serviceaccount\n  \
              volumes:\n  - name: aws-iam-token\n    projected:\n      sources:\n      \
              - serviceAccountToken:\n          audience: sts.amazonaws.com\n          expirationSeconds: 86400\n          path: token\n"
         )
@@ -309,4 +326,40 @@ fn bad_input_is_one_line_and_writes_nothing() {
         "kind: Pod",
     )
     .fails(2, "invalid role ARN");
+}
+
+/// As the webhook (pkg/handler/handler.go): `--region` sets AWS_DEFAULT_REGION and AWS_REGION
+/// where neither is set (addEnvToContainer); the pod's own token-expiration annotation wins
+/// over the ServiceAccount's and is raised to 600 (parsePodAnnotations); a Windows pod gets the
+/// C:\ token path (getPodSpecPatch).
+#[test]
+fn region_pod_expiration_and_windows_as_the_webhook() {
+    let cluster = Cluster::start();
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: {eks.amazonaws.com/token-expiration: '300'}\nspec:\n  nodeSelector: {kubernetes.io/os: windows}\n  containers:\n  - name: app\n  - name: own\n    env: [{name: AWS_REGION, value: us-west-2}]\n";
+    let run = inject(
+        &cluster,
+        &["--role-arn", ROLE, "--region", "eu-west-1"],
+        manifest,
+    );
+    let pod: Value = serde_norway::from_str(&run.ok().stdout).unwrap();
+    let windows_token = "C:\\var\\run\\secrets\\eks.amazonaws.com\\serviceaccount\\token";
+    assert_eq!(
+        pod["spec"]["containers"][0]["env"],
+        serde_json::json!([
+            { "name": "AWS_DEFAULT_REGION", "value": "eu-west-1" },
+            { "name": "AWS_REGION", "value": "eu-west-1" },
+            { "name": "AWS_ROLE_ARN", "value": ROLE },
+            { "name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": windows_token },
+        ])
+    );
+    assert_eq!(
+        pod["spec"]["containers"][1]["env"],
+        serde_json::json!([
+            { "name": "AWS_REGION", "value": "us-west-2" },
+            { "name": "AWS_ROLE_ARN", "value": ROLE },
+            { "name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": windows_token },
+        ])
+    );
+    let token = &pod["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"];
+    assert_eq!(token["expirationSeconds"], 600);
 }

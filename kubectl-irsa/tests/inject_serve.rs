@@ -306,3 +306,35 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// A pod that Pod Security `restricted` admits is still admitted once injected, with and
+/// without --serve (the fake enforces restricted as the apiserver does), and the output
+/// validates against the real schema.
+#[test]
+fn injected_restricted_pods_stay_restricted() {
+    let cluster = Cluster::start();
+    let restricted = ("pod-security.kubernetes.io/enforce", "restricted");
+    cluster
+        .fake
+        .add_namespace_with_labels("shop", &[restricted]);
+    cluster
+        .fake
+        .add_service_account("shop", "cart", &[("eks.amazonaws.com/role-arn", ROLE)]);
+    // The app sets seccomp on its container only, which restricted allows.
+    let pod = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: shop}}\nspec:\n  serviceAccountName: cart\n  securityContext: {{runAsNonRoot: true, runAsUser: 1000}}\n  containers:\n  - name: app\n    image: app\n    securityContext: {{allowPrivilegeEscalation: false, capabilities: {{drop: [ALL]}}, seccompProfile: {{type: RuntimeDefault}}}}\n"
+        )
+    };
+    for (name, args) in [("plain", vec![]), ("served", vec!["--serve", IMAGE])] {
+        let run = inject(&cluster, &args, &pod(name));
+        let yaml = run.ok().stdout.clone();
+        common::kubernetes_validate(&[serde_norway::from_str(&yaml).unwrap()]);
+        let file = cluster.dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&file, &yaml).unwrap();
+        // The fake serves no /openapi/v3 for client-side validation; kubernetes-validate did it.
+        let args = ["create", "--validate=false", "-f", file.to_str().unwrap()];
+        let created = cluster.kubectl_ok(None, &args);
+        assert_eq!(created, format!("pod/{name} created\n"));
+    }
+}

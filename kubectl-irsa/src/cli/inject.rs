@@ -18,6 +18,11 @@ pub struct InjectArgs {
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<RoleArn>,
 
+    /// AWS_REGION and AWS_DEFAULT_REGION in containers that set neither, as the webhook adds
+    /// them when it runs with a region (as on EKS: the cluster's).
+    #[arg(long)]
+    pub region: Option<String>,
+
     /// ServiceAccount manifests to read roles from, instead of the cluster (works offline).
     #[arg(long = "service-account-file", value_name = "PATH")]
     pub service_account_files: Vec<PathBuf>,

@@ -100,11 +100,22 @@ fn inject_site(
     binding: &Binding,
     role: RoleArn,
 ) -> Vec<String> {
+    // The pod's own token-expiration annotation wins over the ServiceAccount's (handler.go's
+    // parsePodAnnotations), raised to the webhook's floor; one that is not a number is ignored.
+    let expiration = site
+        .annotations
+        .get(&keys.token_expiration())
+        .and_then(Value::as_str)
+        .and_then(|text| text.parse::<i64>().ok())
+        .map_or(binding.token_expiration, |seconds| {
+            seconds.max(crate::binding::MIN_TOKEN_EXPIRATION)
+        });
     let injection = Injection {
         role_arn: role.to_string(),
         audience: binding.audience.clone(),
-        expiration_seconds: binding.token_expiration,
+        expiration_seconds: expiration,
         sts_regional_endpoints: binding.sts_regional_endpoints,
+        region: args.region.clone(),
         credential_process: args.credential_process,
         serve: args.serve.as_ref().map(|image| Sidecar {
             image: image.clone(),
@@ -116,15 +127,9 @@ fn inject_site(
         .annotations
         .get(&skip_key)
         .and_then(Value::as_str)
-        .map(|list| {
-            list.split(',')
-                .map(|name| name.trim().to_string())
-                .filter(|name| !name.is_empty())
-                .collect()
-        })
+        .map(injection::skip_containers)
         .unwrap_or_default();
-    let skipped: Vec<&str> = skip.iter().map(String::as_str).collect();
-    injection::inject(site.spec(), &injection, &skipped);
+    injection::inject(site.spec(), &injection, &skip);
     if args.serve.is_none() {
         return Vec::new();
     }

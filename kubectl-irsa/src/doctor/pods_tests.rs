@@ -48,13 +48,14 @@ fn injected(role: &str, audience: &str, serve: bool) -> Value {
         audience: audience.into(),
         expiration_seconds: 86400,
         sts_regional_endpoints: false,
+        region: None,
         credential_process: false,
         serve: serve.then(|| Sidecar {
             image: "irsa:1".into(),
             port: 9911,
         }),
     };
-    injection::inject(&mut spec, &injection, &["istio-proxy"]);
+    injection::inject(&mut spec, &injection, &["istio-proxy".to_string()]);
     spec
 }
 

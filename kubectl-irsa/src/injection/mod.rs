@@ -1,6 +1,10 @@
 //! What the EKS pod identity webhook adds to a pod, as a pure function on a pod spec in its JSON
 //! form (so manifests keep their own layout): the projected token volume, its read-only mount
-//! and the env, in every container and init container.
+//! and the env, in every container and init container. It follows the webhook's
+//! pkg/handler/handler.go (aws/amazon-eks-pod-identity-webhook) step by step: the env in its
+//! order, a pair (the web identity, the region) added only when neither of its variables is
+//! set, the volume first in the list, the mount and the volume found by name, Windows pods'
+//! `C:\` token path, and `skip-containers` read as Go's CSV reader reads it.
 
 use serde_json::{Value, json};
 
@@ -21,6 +25,8 @@ pub struct Injection {
     pub audience: String,
     pub expiration_seconds: i64,
     pub sts_regional_endpoints: bool,
+    /// AWS_REGION and AWS_DEFAULT_REGION, as a webhook run with a region sets them.
+    pub region: Option<String>,
     /// Also project the ConfigMap [`HELPER_CONFIG_MAP`] as `config` and set AWS_CONFIG_FILE.
     pub credential_process: bool,
     /// Serve the credentials from a native sidecar instead (`inject --serve`).
@@ -32,56 +38,154 @@ pub fn helper_config(helper_path: &str) -> String {
     format!("[default]\ncredential_process = {helper_path}\n")
 }
 
-/// Adds the webhook's volume, mounts and env to `spec` (a PodSpec as JSON). An env variable or
-/// mount already there is left alone; containers named in `skip` are left out. Injecting twice
-/// changes nothing.
-pub fn inject(spec: &mut Value, injection: &Injection, skip: &[&str]) {
+/// Adds the webhook's volume, mounts and env to `spec` (a PodSpec as JSON). What is already
+/// there is left alone, as the webhook leaves it; containers named in `skip` are left out.
+/// Injecting twice changes nothing.
+pub fn inject(spec: &mut Value, injection: &Injection, skip: &[String]) {
+    let token_file = token_file(spec);
     let Some(spec) = spec.as_object_mut() else {
         return;
     };
     let volumes = array(spec.entry("volumes").or_insert_with(|| json!([])));
     if !volumes.iter().any(|v| v["name"] == VOLUME) {
-        let mut sources = vec![json!({ "serviceAccountToken": {
-            "audience": injection.audience,
-            "expirationSeconds": injection.expiration_seconds,
-            "path": "token",
-        }})];
-        if injection.credential_process {
-            sources.push(json!({ "configMap": {
-                "name": HELPER_CONFIG_MAP,
-                "items": [{ "key": "config", "path": "config" }],
-            }}));
-        }
-        volumes.push(json!({ "name": VOLUME, "projected": { "sources": sources } }));
+        volumes.insert(0, volume(injection));
     }
-    let mut env = vec![
-        ("AWS_ROLE_ARN", injection.role_arn.clone()),
-        (TOKEN_FILE_ENV, format!("{MOUNT_PATH}/token")),
-    ];
-    if injection.sts_regional_endpoints {
-        env.push(("AWS_STS_REGIONAL_ENDPOINTS", "regional".into()));
-    }
-    if injection.credential_process {
-        env.push(("AWS_CONFIG_FILE", format!("{MOUNT_PATH}/config")));
-    }
+    let env = Env {
+        injection,
+        token_file,
+    };
     if let Some(sidecar) = &injection.serve {
         // The token and the web-identity env go to the sidecar alone; the app gets the endpoint.
         let helper = sidecar::add(spec, sidecar);
-        inject_container(helper, &env);
+        env.add_to(helper);
         for container in app_containers(spec, skip) {
             sidecar::point_at(container, sidecar);
         }
         return;
     }
     for container in app_containers(spec, skip) {
-        inject_container(container, &env);
+        env.add_to(container);
+    }
+}
+
+/// The projected token volume.
+fn volume(injection: &Injection) -> Value {
+    let mut sources = vec![json!({ "serviceAccountToken": {
+        "audience": injection.audience,
+        "expirationSeconds": injection.expiration_seconds,
+        "path": "token",
+    }})];
+    if injection.credential_process {
+        sources.push(json!({ "configMap": {
+            "name": HELPER_CONFIG_MAP,
+            "items": [{ "key": "config", "path": "config" }],
+        }}));
+    }
+    json!({ "name": VOLUME, "projected": { "sources": sources } })
+}
+
+/// The token file's path in the containers: `C:\var\run\...` on a Windows node (a
+/// `kubernetes.io/os` or `beta.kubernetes.io/os` node selector of `windows`).
+fn token_file(spec: &Value) -> String {
+    let path = format!("{MOUNT_PATH}/token");
+    let selector = &spec["nodeSelector"];
+    let windows = ["kubernetes.io/os", "beta.kubernetes.io/os"]
+        .iter()
+        .any(|key| selector[key] == "windows");
+    if windows {
+        format!("C:{}", path.replace('/', "\\"))
+    } else {
+        path
+    }
+}
+
+/// The pod annotation `skip-containers`, as the webhook reads it: the first record of Go's CSV
+/// reader (quotes allowed, no trimming); a value it cannot parse skips nothing.
+pub fn skip_containers(value: &str) -> Vec<String> {
+    let line = value.split('\n').next().unwrap_or_default();
+    let mut fields = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        let mut field = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => field.push(c),
+                    None => return Vec::new(),
+                }
+            }
+            if !matches!(chars.peek(), None | Some(',')) {
+                return Vec::new();
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| *c != ',') {
+                if c == '"' {
+                    return Vec::new();
+                }
+                field.push(c);
+            }
+        }
+        fields.push(field);
+        if chars.next().is_none() {
+            return fields;
+        }
+    }
+}
+
+/// The env the webhook adds to one container.
+struct Env<'a> {
+    injection: &'a Injection,
+    token_file: String,
+}
+
+impl Env<'_> {
+    /// handler.go's addEnvToContainer: AWS_STS_REGIONAL_ENDPOINTS, then the region pair, then
+    /// the web-identity pair, each only when unset (a pair when neither of its variables is
+    /// set), then the mount unless one of the volume is there. AWS_CONFIG_FILE is ours
+    /// (`--credential-process`).
+    fn add_to(&self, container: &mut Value) {
+        let Some(container) = container.as_object_mut() else {
+            return;
+        };
+        let variables = array(container.entry("env").or_insert_with(|| json!([])));
+        let set = |variables: &Vec<Value>, name: &str| variables.iter().any(|v| v["name"] == name);
+        let injection = self.injection;
+        let mut added: Vec<(&str, String)> = Vec::new();
+        if injection.sts_regional_endpoints && !set(variables, "AWS_STS_REGIONAL_ENDPOINTS") {
+            added.push(("AWS_STS_REGIONAL_ENDPOINTS", "regional".into()));
+        }
+        let region_set = set(variables, "AWS_REGION") || set(variables, "AWS_DEFAULT_REGION");
+        if let Some(region) = injection.region.as_ref().filter(|_| !region_set) {
+            added.push(("AWS_DEFAULT_REGION", region.clone()));
+            added.push(("AWS_REGION", region.clone()));
+        }
+        if !set(variables, "AWS_ROLE_ARN") && !set(variables, TOKEN_FILE_ENV) {
+            added.push(("AWS_ROLE_ARN", injection.role_arn.clone()));
+            added.push((TOKEN_FILE_ENV, self.token_file.clone()));
+        }
+        if injection.credential_process && !set(variables, "AWS_CONFIG_FILE") {
+            added.push(("AWS_CONFIG_FILE", format!("{MOUNT_PATH}/config")));
+        }
+        for (name, value) in added {
+            variables.push(json!({ "name": name, "value": value }));
+        }
+        let mounts = array(container.entry("volumeMounts").or_insert_with(|| json!([])));
+        if !mounts.iter().any(|m| m["name"] == VOLUME) {
+            mounts.push(json!({ "name": VOLUME, "readOnly": true, "mountPath": MOUNT_PATH }));
+        }
     }
 }
 
 /// Containers and init containers, but those named in `skip` and the serving sidecar.
 fn app_containers<'a>(
     spec: &'a mut serde_json::Map<String, Value>,
-    skip: &'a [&str],
+    skip: &'a [String],
 ) -> impl Iterator<Item = &'a mut Value> {
     spec.iter_mut()
         .filter(|(key, _)| *key == "containers" || *key == "initContainers")
@@ -89,24 +193,8 @@ fn app_containers<'a>(
         .flatten()
         .filter(move |container| {
             let name = container["name"].as_str().unwrap_or_default();
-            name != sidecar::NAME && !skip.contains(&name)
+            name != sidecar::NAME && !skip.iter().any(|s| s == name)
         })
-}
-
-fn inject_container(container: &mut Value, env: &[(&str, String)]) {
-    let Some(container) = container.as_object_mut() else {
-        return;
-    };
-    let variables = array(container.entry("env").or_insert_with(|| json!([])));
-    for (name, value) in env {
-        if !variables.iter().any(|v| v["name"] == *name) {
-            variables.push(json!({ "name": name, "value": value }));
-        }
-    }
-    let mounts = array(container.entry("volumeMounts").or_insert_with(|| json!([])));
-    if !mounts.iter().any(|m| m["mountPath"] == MOUNT_PATH) {
-        mounts.push(json!({ "name": VOLUME, "mountPath": MOUNT_PATH, "readOnly": true }));
-    }
 }
 
 /// The value as a list, replacing anything else (a null `env:`, say) with an empty one.
@@ -118,74 +206,5 @@ pub fn array(value: &mut Value) -> &mut Vec<Value> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn injection(credential_process: bool) -> Injection {
-        Injection {
-            role_arn: "arn:aws:iam::123456789012:role/cart".into(),
-            audience: "sts.amazonaws.com".into(),
-            expiration_seconds: 86400,
-            sts_regional_endpoints: true,
-            credential_process,
-            serve: None,
-        }
-    }
-
-    #[test]
-    fn injects_what_the_webhook_does_without_overwriting() {
-        let mut spec = json!({
-            "containers": [
-                { "name": "app", "image": "app", "env": [{ "name": "AWS_ROLE_ARN", "value": "mine" }] },
-                { "name": "sidecar", "image": "proxy" },
-            ],
-            "initContainers": [{ "name": "init", "image": "init", "env": null }],
-        });
-        inject(&mut spec, &injection(false), &["sidecar"]);
-        let once = spec.clone();
-        inject(&mut spec, &injection(false), &["sidecar"]);
-        assert_eq!(spec, once, "injecting twice changes nothing");
-
-        assert_eq!(
-            spec["volumes"],
-            json!([{ "name": VOLUME, "projected": { "sources": [{ "serviceAccountToken": {
-                "audience": "sts.amazonaws.com", "expirationSeconds": 86400, "path": "token"
-            }}]}}])
-        );
-        assert_eq!(
-            spec["containers"][0]["env"],
-            json!([
-                { "name": "AWS_ROLE_ARN", "value": "mine" },
-                { "name": TOKEN_FILE_ENV, "value": format!("{MOUNT_PATH}/token") },
-                { "name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional" },
-            ])
-        );
-        assert_eq!(
-            spec["containers"][0]["volumeMounts"],
-            json!([{ "name": VOLUME, "mountPath": MOUNT_PATH, "readOnly": true }])
-        );
-        assert_eq!(
-            spec["containers"][1],
-            json!({ "name": "sidecar", "image": "proxy" })
-        );
-        assert_eq!(spec["initContainers"][0]["env"][0]["name"], "AWS_ROLE_ARN");
-    }
-
-    #[test]
-    fn credential_process_projects_the_config_and_points_at_it() {
-        let mut spec = json!({ "containers": [{ "name": "app" }] });
-        inject(&mut spec, &injection(true), &[]);
-        assert_eq!(
-            spec["volumes"][0]["projected"]["sources"][1],
-            json!({ "configMap": { "name": HELPER_CONFIG_MAP, "items": [{ "key": "config", "path": "config" }] } })
-        );
-        let env = spec["containers"][0]["env"].as_array().unwrap();
-        assert!(env.contains(
-            &json!({ "name": "AWS_CONFIG_FILE", "value": format!("{MOUNT_PATH}/config") })
-        ));
-        assert_eq!(
-            helper_config("/bin/h"),
-            "[default]\ncredential_process = /bin/h\n"
-        );
-    }
-}
+#[path = "tests.rs"]
+mod tests;

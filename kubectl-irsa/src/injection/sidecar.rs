@@ -53,7 +53,9 @@ pub fn add<'a>(spec: &'a mut Map<String, Value>, sidecar: &Sidecar) -> &'a mut V
     let index = match init.iter().position(|c| c["name"] == NAME) {
         Some(index) => index,
         None => {
-            let mut security = json!({ "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true, "capabilities": { "drop": ["ALL"] } });
+            // Pod Security restricted, container by container: a pod that passes it still does
+            // with the sidecar (its seccomp may be set per container only).
+            let mut security = json!({ "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true, "capabilities": { "drop": ["ALL"] }, "seccompProfile": { "type": "RuntimeDefault" } });
             if let Some(security) = security.as_object_mut() {
                 security.extend(app_user);
             }

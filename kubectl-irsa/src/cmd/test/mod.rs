@@ -109,6 +109,8 @@ async fn prepare(
         audience: binding.audience.clone(),
         expiration_seconds: binding.token_expiration,
         sts_regional_endpoints: binding.sts_regional_endpoints,
+        // The pod sets its region itself (see `plan.region`).
+        region: None,
         credential_process: false,
         serve: None,
     });
