@@ -29,6 +29,11 @@ impl Keys {
         }
     }
 
+    /// The prefix itself, as the webhook's `--annotation-prefix` names it.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     pub fn role_arn(&self) -> String {
         format!("{}/role-arn", self.prefix)
     }

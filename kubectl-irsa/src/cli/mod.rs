@@ -102,8 +102,8 @@ Examples:
 /// The annotations this tool manages share this prefix.
 #[derive(Clone, Debug, Args)]
 pub struct PrefixArg {
-    /// Annotation prefix the pod identity webhook watches (OpenShift setups use
-    /// sts.amazonaws.com).
+    /// Annotation prefix the pod identity webhook watches: its --annotation-prefix (EKS and
+    /// OpenShift keep eks.amazonaws.com; doctor reads it from a webhook run in the cluster).
     #[arg(long, default_value = crate::binding::DEFAULT_PREFIX, value_name = "PREFIX")]
     pub annotation_prefix: String,
 }

@@ -13,6 +13,7 @@ use irsa_sts::Claims;
 use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use serde_json::Value;
 
+use super::webhook_flags::WebhookFlags;
 use crate::binding::Keys;
 
 /// What a fetch gave: the value, or one line saying why there is none.
@@ -68,6 +69,10 @@ pub struct ClusterEvidence {
     /// Whether the webhook's in-cluster service has a ready endpoint; `None` when there is no
     /// such service to ask about.
     pub webhook_ready: Option<Fetched<bool>>,
+    /// The flags of the webhook's Deployment (named as its service, as in the webhook's
+    /// `deploy/` and on OpenShift); `None` when it runs outside the cluster or its Deployment
+    /// cannot be read (a user limited to the README's rules may not read it).
+    pub webhook_flags: Option<WebhookFlags>,
     pub public: Public,
 }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::ListParams;
@@ -23,6 +24,7 @@ use super::evidence::{
 };
 use super::issuer::discovery_field;
 use super::reach;
+use super::webhook_flags::{self, WebhookFlags};
 use crate::binding::{Binding, DEFAULT_AUDIENCE, Keys};
 use crate::identity::{self, IdentityOptions};
 use crate::kube_api::{CHUNK_SIZE, Cluster, DISCOVERY_PATH, JWKS_PATH, KubeError, Scope};
@@ -69,7 +71,13 @@ pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, Ku
             (account.namespace.as_str(), account.name.as_str())
         });
     let any_found = accounts.iter().any(|account| account.object.is_some());
-    let (token, (discovery, discovery_denied), (jwks, jwks_denied), (webhook, webhook_ready), pods) = tokio::join!(
+    let (
+        token,
+        (discovery, discovery_denied),
+        (jwks, jwks_denied),
+        (webhook, webhook_ready, webhook_flags),
+        pods,
+    ) = tokio::join!(
         request_token(cluster, probe_namespace, probe_name, DEFAULT_AUDIENCE),
         get_raw(cluster, DISCOVERY_PATH),
         get_raw(cluster, JWKS_PATH),
@@ -95,6 +103,7 @@ pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, Ku
         token,
         webhook,
         webhook_ready,
+        webhook_flags,
         public: Public::NotAsked,
     };
     if let Some(config) = &options.public {
@@ -215,8 +224,14 @@ fn brief(error: &KubeError) -> String {
 }
 
 /// The pod identity webhook's configuration and, when it calls a service in the cluster,
-/// whether that service has a ready endpoint.
-async fn webhook(cluster: &Cluster) -> (Fetched<Option<Webhook>>, Option<Fetched<bool>>) {
+/// whether that service has a ready endpoint and the flags its Deployment passes.
+async fn webhook(
+    cluster: &Cluster,
+) -> (
+    Fetched<Option<Webhook>>,
+    Option<Fetched<bool>>,
+    Option<WebhookFlags>,
+) {
     let found = cluster
         .list_cluster::<MutatingWebhookConfiguration>()
         .await
@@ -227,10 +242,38 @@ async fn webhook(cluster: &Cluster) -> (Fetched<Option<Webhook>>, Option<Fetched
             service: Some(service),
             ..
         })) => service.clone(),
-        _ => return (found, None),
+        _ => return (found, None, None),
     };
-    let ready = ready_endpoints(cluster, &service).await;
-    (found, Some(ready))
+    let (ready, flags) = tokio::join!(
+        ready_endpoints(cluster, &service),
+        deployment_flags(cluster, &service)
+    );
+    (found, Some(ready), flags)
+}
+
+/// The webhook flags of the Deployment named as the service `namespace/name`: its first
+/// container's command and args. Best effort: any failure (most often 403 or 404) is `None`.
+async fn deployment_flags(cluster: &Cluster, service: &str) -> Option<WebhookFlags> {
+    let (namespace, name) = service.split_once('/')?;
+    let deployment = cluster
+        .api::<Deployment>(&Scope::Namespace(namespace.into()))
+        .get(name)
+        .await
+        .ok()?;
+    let container = deployment
+        .spec?
+        .template
+        .spec?
+        .containers
+        .into_iter()
+        .next()?;
+    let words: Vec<String> = container
+        .command
+        .into_iter()
+        .flatten()
+        .chain(container.args.into_iter().flatten())
+        .collect();
+    Some(webhook_flags::parse(&words))
 }
 
 /// Whether the service `namespace/name` has a ready endpoint.
@@ -240,7 +283,10 @@ async fn ready_endpoints(cluster: &Cluster, service: &str) -> Fetched<bool> {
         .api::<EndpointSlice>(&Scope::Namespace(namespace.into()))
         .list(&ListParams::default().labels(&format!("kubernetes.io/service-name={name}")))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match e {
+            kube::Error::Api(status) => format!("{} {}", status.code, status.reason),
+            e => e.to_string(),
+        })?;
     Ok(slices.items.iter().any(|slice| {
         slice
             .endpoints

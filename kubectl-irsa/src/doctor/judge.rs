@@ -6,15 +6,16 @@
 
 use irsa_sts::Claims;
 
-use super::evidence::{Account, ClusterEvidence, Evidence, Fetched, Public, document};
-use super::{Check, Report, Section, Subject, account, issuer, pods, trust};
+use super::evidence::{Account, ClusterEvidence, Evidence, Fetched, Public, Webhook, document};
+use super::{Check, Report, Section, Subject, account, issuer, pods, trust, webhook_flags};
+use crate::binding::Keys;
 
 /// The report of one run: the cluster section, then one section per ServiceAccount.
 pub fn judge(evidence: &Evidence) -> Report {
     let issuer = evidence.cluster.issuer();
     let mut sections = vec![Section {
         subject: Subject::Cluster,
-        checks: cluster_checks(&evidence.cluster, issuer.as_deref()),
+        checks: cluster_checks(&evidence.cluster, issuer.as_deref(), &evidence.keys),
     }];
     sections.extend(
         evidence
@@ -26,7 +27,7 @@ pub fn judge(evidence: &Evidence) -> Report {
 }
 
 /// Checks 1, 2, 3 (with --check-public) and the cluster-wide half of 5.
-fn cluster_checks(cluster: &ClusterEvidence, issuer_url: Option<&str>) -> Vec<Check> {
+fn cluster_checks(cluster: &ClusterEvidence, issuer_url: Option<&str>, keys: &Keys) -> Vec<Check> {
     let token_iss = cluster.token_iss();
     let resolved = match &cluster.public {
         Public::Fetched {
@@ -78,6 +79,16 @@ fn cluster_checks(cluster: &ClusterEvidence, issuer_url: Option<&str>) -> Vec<Ch
         &cluster.webhook,
         cluster.webhook_ready.as_ref(),
     ));
+    if let (
+        Some(flags),
+        Ok(Some(Webhook {
+            service: Some(service),
+            ..
+        })),
+    ) = (&cluster.webhook_flags, &cluster.webhook)
+    {
+        checks.push(webhook_flags::check(flags, service, keys.prefix()));
+    }
     checks
 }
 

@@ -53,6 +53,7 @@ fn healthy() -> (Signer, Evidence) {
                 service: None,
             })),
             webhook_ready: None,
+            webhook_flags: None,
             public: Public::NotAsked,
         },
         accounts: vec![bound("cart")],
@@ -389,4 +390,40 @@ fn a_cluster_internal_issuer_fails_before_anything_is_fetched_publicly() {
         )
     );
     assert_eq!(report.verdict(), Status::Fail);
+}
+
+#[test]
+fn a_self_hosted_webhooks_prefix_is_compared_with_the_plugins() {
+    let (_, mut evidence) = healthy();
+    evidence.cluster.webhook = Ok(Some(Webhook {
+        config: "pod-identity-webhook".into(),
+        service: Some("webhooks/pod-identity-webhook".into()),
+    }));
+    evidence.cluster.webhook_ready = Some(Ok(true));
+    let cluster_tail = |evidence: &Evidence| {
+        let report = judge(evidence);
+        report.sections[0].checks[2..].to_vec()
+    };
+    // Its Deployment could not be read: no verdict on its flags.
+    let webhook = Check::pass(
+        "webhook",
+        "pod-identity-webhook, service webhooks/pod-identity-webhook",
+    );
+    assert_eq!(cluster_tail(&evidence), vec![webhook.clone()]);
+
+    let words = ["/webhook", "--annotation-prefix=sts.amazonaws.com"].map(String::from);
+    evidence.cluster.webhook_flags = Some(webhook_flags::parse(&words));
+    assert_eq!(
+        cluster_tail(&evidence),
+        vec![
+            webhook,
+            Check::fail(
+                "webhook-flags",
+                "webhooks/pod-identity-webhook watches sts.amazonaws.com annotations; default audience sts.amazonaws.com; region none, but kubectl irsa uses eks.amazonaws.com: bind writes annotations it never reads",
+                "pass --annotation-prefix sts.amazonaws.com to every kubectl irsa command",
+            ),
+        ]
+    );
+    evidence.keys = Keys::new("sts.amazonaws.com");
+    assert_eq!(cluster_tail(&evidence)[1].status, Status::Pass);
 }

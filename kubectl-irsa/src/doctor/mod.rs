@@ -12,6 +12,7 @@ pub mod judge;
 pub mod pods;
 pub mod reach;
 pub mod trust;
+pub mod webhook_flags;
 
 use serde::Serialize;
 use serde_json::{Value, json};

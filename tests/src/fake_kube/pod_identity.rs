@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 use super::FakeKube;
 use super::state::{Config, str_at};
 
-const PREFIX: &str = "eks.amazonaws.com";
 const DEFAULT_EXPIRATION: i64 = 86_400;
 const DEFAULT_MIN_EXPIRATION: i64 = 79_200;
 const MIN_EXPIRATION: i64 = 600;
@@ -42,11 +41,67 @@ impl FakeKube {
         );
     }
 
+    /// Runs the pod identity webhook in the cluster as its `deploy/` manifests do
+    /// (deployment-base.yaml, mutatingwebhook.yaml, service.yaml): the configuration
+    /// `pod-identity-webhook` calls service `namespace/pod-identity-webhook`, and the Deployment
+    /// of that name passes `--annotation-prefix=PREFIX` in its command; injection then reads
+    /// the annotations under `annotation_prefix`, as the webhook does (cache.go, handler.go).
+    pub fn run_pod_identity_webhook_in_cluster(&self, namespace: &str, annotation_prefix: &str) {
+        self.add_service_account(namespace, "pod-identity-webhook", &[]);
+        self.add_workload_manifest(namespace, webhook_deployment(namespace, annotation_prefix));
+        self.shared.config().webhook_prefix = annotation_prefix.to_owned();
+        self.store_webhook_configuration(json!({
+            "metadata": {"name": super::WEBHOOK_NAME},
+            "webhooks": [{
+                "name": "pod-identity-webhook.amazonaws.com",
+                "failurePolicy": "Ignore",
+                "clientConfig": {"service": {"name": "pod-identity-webhook", "namespace": namespace, "path": "/mutate"}},
+                "objectSelector": {"matchExpressions": [{"key": "eks.amazonaws.com/skip-pod-identity-webhook", "operator": "DoesNotExist"}]},
+                "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}],
+                "sideEffects": "None",
+                "admissionReviewVersions": ["v1beta1"],
+            }],
+        }));
+    }
+
     /// The webhook's `--aws-default-region` (default none): with a region, injection adds
     /// `AWS_DEFAULT_REGION` and `AWS_REGION` to containers that set neither.
     pub fn set_webhook_region(&self, region: Option<&str>) {
         self.shared.config().webhook_region = region.map(str::to_owned);
     }
+}
+
+/// deploy/deployment-base.yaml, with the prefix given.
+fn webhook_deployment(namespace: &str, annotation_prefix: &str) -> Value {
+    let labels = json!({"app": "pod-identity-webhook"});
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "pod-identity-webhook", "namespace": namespace},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "serviceAccountName": "pod-identity-webhook",
+                    "containers": [{
+                        "name": "pod-identity-webhook",
+                        "image": "amazon/amazon-eks-pod-identity-webhook:latest",
+                        "command": [
+                            "/webhook",
+                            "--in-cluster=false",
+                            format!("--namespace={namespace}"),
+                            "--service-name=pod-identity-webhook",
+                            format!("--annotation-prefix={annotation_prefix}"),
+                            "--token-audience=sts.amazonaws.com",
+                            "--logtostderr",
+                        ],
+                    }],
+                },
+            },
+        },
+    })
 }
 
 /// `podPatchConfig`: what to inject.
@@ -62,9 +117,14 @@ struct Patch {
     role_arn: Option<String>,
 }
 
-fn annotation<'a>(object: &'a Value, suffix: &str) -> Option<&'a str> {
+/// The annotation `PREFIX/suffix` of `object`, under the webhook's `--annotation-prefix`
+/// (cache.go and handler.go read every annotation under it).
+fn annotation<'a>(prefix: &str, object: &'a Value, suffix: &str) -> Option<&'a str> {
+    let key = format!("{prefix}/{suffix}")
+        .replace('~', "~0")
+        .replace('/', "~1");
     object
-        .pointer(&format!("/metadata/annotations/{PREFIX}~1{suffix}"))
+        .pointer(&format!("/metadata/annotations/{key}"))
         .and_then(Value::as_str)
 }
 
@@ -85,8 +145,8 @@ fn expiration(value: Option<&str>, default: i64) -> i64 {
 }
 
 /// `getContainersToSkip`: the annotation read as one CSV record (fields are not trimmed).
-fn containers_to_skip(pod: &Value) -> Vec<String> {
-    annotation(pod, "skip-containers")
+fn containers_to_skip(prefix: &str, pod: &Value) -> Vec<String> {
+    annotation(prefix, pod, "skip-containers")
         .filter(|v| !v.is_empty())
         .map(|v| {
             v.split(',')
@@ -101,12 +161,14 @@ fn containers_to_skip(pod: &Value) -> Vec<String> {
 fn patch_config(config: &Config, pod: &Value, sa: &Value) -> Option<Patch> {
     let namespace = str_at(pod, "/metadata/namespace").to_owned();
     let sa_name = str_at(pod, "/spec/serviceAccountName").to_owned();
+    let prefix = config.webhook_prefix.as_str();
+    let annotation = |object, suffix| annotation(prefix, object, suffix);
     let regional_sts = annotation(sa, "sts-regional-endpoints")
         .and_then(parse_bool)
         .unwrap_or(false);
     let sa_expiration = expiration(annotation(sa, "token-expiration"), DEFAULT_EXPIRATION);
     let pod_expiration = expiration(annotation(pod, "token-expiration"), sa_expiration);
-    let skip = containers_to_skip(pod);
+    let skip = containers_to_skip(prefix, pod);
     if config
         .pod_identity_associations
         .contains_key(&(namespace, sa_name))

@@ -199,6 +199,8 @@ pub(crate) struct Config {
     pub(crate) pod_identity_associations: BTreeMap<(String, String), String>,
     /// The pod identity webhook's `--aws-default-region`.
     pub(crate) webhook_region: Option<String>,
+    /// The pod identity webhook's `--annotation-prefix`.
+    pub(crate) webhook_prefix: String,
     /// The sidecar injectors, by webhook configuration name.
     pub(crate) sidecar_injectors: BTreeMap<String, Injector>,
     /// The users images run as (root when absent).
@@ -225,6 +227,7 @@ impl Config {
             workload_pod_script: PodScript::runs(),
             pod_identity_associations: BTreeMap::new(),
             webhook_region: None,
+            webhook_prefix: "eks.amazonaws.com".to_owned(),
             sidecar_injectors: BTreeMap::new(),
             image_users: HashMap::new(),
             grants: Vec::new(),

@@ -49,9 +49,15 @@ impl FakeKube {
                 "reinvocationPolicy": "IfNeeded",
             }],
         });
+        self.store_webhook_configuration(config);
+    }
+
+    /// Stores a MutatingWebhookConfiguration unless one of its name exists.
+    pub(crate) fn store_webhook_configuration(&self, config: Value) {
         let mut store = self.shared.store();
+        let name = str_at(&config, "/metadata/name").to_owned();
         if store
-            .get(Resource::MutatingWebhookConfiguration, "", WEBHOOK_NAME)
+            .get(Resource::MutatingWebhookConfiguration, "", &name)
             .is_none()
         {
             let config = objects::prepare_new(Resource::MutatingWebhookConfiguration, "", config)
