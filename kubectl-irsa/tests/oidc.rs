@@ -1,9 +1,11 @@
 //! `kubectl irsa oidc ...`: documents from key files and from the cluster, a token minted by
 //! the fake cluster verified against the written JWKS, the thumbprint of a local TLS server,
-//! the IAM provider commands, apiserver configs, keygen, and bad input.
+//! the IAM provider commands, apiserver configs, keygen (RSA and ECDSA), and bad input.
 
 mod common;
 // The other oidc tests, kept in files of their own (a test crate root resolves modules beside it).
+#[path = "oidc/ec_keys.rs"]
+mod ec_keys;
 #[path = "oidc/issuer_host.rs"]
 mod issuer_host;
 #[path = "oidc/keys_and_config.rs"]

@@ -2,12 +2,14 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::builder::PossibleValue;
+use clap::{Args, Subcommand, ValueEnum};
 use irsa_sts::HumanDuration;
 
 use super::KubeFlags;
 use crate::names::Issuer;
 use crate::oidc::apiserver::Flavor;
+use crate::oidc::keys::SigningAlgorithm;
 
 #[derive(Debug, Args)]
 #[command(after_help = OIDC_EXAMPLES)]
@@ -34,7 +36,8 @@ pub enum OidcCommand {
     Provider(ProviderArgs),
     /// Print the apiserver settings that make a cluster sign tokens for an issuer.
     ApiserverConfig(ApiserverConfigArgs),
-    /// Generate an RSA signing key pair in the formats the apiserver flags take.
+    /// Generate a signing key pair (RSA, or ECDSA P-256/P-384) in the formats the apiserver
+    /// flags take.
     Keygen(KeygenArgs),
 }
 
@@ -50,7 +53,7 @@ pub struct DocumentsArgs {
     pub issuer: Issuer,
 
     /// A public key file (repeatable, to keep old keys during a rotation): PEM PUBLIC KEY (as
-    /// `ssh-keygen -e -m PKCS8` prints), RSA PUBLIC KEY, a certificate or a private key
+    /// `ssh-keygen -e -m PKCS8` prints), RSA PUBLIC KEY, a certificate or a private key (RSA, or EC on P-256 or P-384)
     /// [default: the cluster's keys, from /openid/v1/jwks, read with the cluster flags below].
     #[arg(long = "public-key", value_name = "FILE")]
     pub public_keys: Vec<PathBuf>,
@@ -164,9 +167,18 @@ pub struct KeygenArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 
-    /// The RSA key size: 2048, 3072 or 4096.
-    #[arg(long, default_value_t = 2048)]
-    pub bits: usize,
+    /// The signing algorithm: RS256 (RSA), ES256 (ECDSA P-256) or ES384 (ECDSA P-384).
+    #[arg(
+        long,
+        default_value = "RS256",
+        value_name = "ALGORITHM",
+        ignore_case = true
+    )]
+    pub algorithm: SigningAlgorithm,
+
+    /// The RSA key size: 2048, 3072 or 4096 [default: 2048].
+    #[arg(long)]
+    pub bits: Option<usize>,
 
     /// Replace an existing key pair.
     #[arg(long)]
@@ -176,4 +188,25 @@ pub struct KeygenArgs {
 const KEYGEN_EXAMPLES: &str = "\
 Examples:
   kubectl irsa oidc keygen --out keys
-  kubectl irsa oidc keygen --out keys --bits 4096 --force";
+  kubectl irsa oidc keygen --out keys --bits 4096 --force
+
+  # An ECDSA P-256 key: tokens are signed ES256
+  kubectl irsa oidc keygen --out keys --algorithm ES256";
+
+impl ValueEnum for SigningAlgorithm {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            SigningAlgorithm::Rs256,
+            SigningAlgorithm::Es256,
+            SigningAlgorithm::Es384,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            SigningAlgorithm::Rs256 => PossibleValue::new("RS256").help("RSA, --bits long"),
+            SigningAlgorithm::Es256 => PossibleValue::new("ES256").help("ECDSA on P-256"),
+            SigningAlgorithm::Es384 => PossibleValue::new("ES384").help("ECDSA on P-384"),
+        })
+    }
+}

@@ -1,5 +1,7 @@
 //! The two documents a self-hosted issuer publishes: the OIDC discovery document and the JWKS.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Value, json};
 
 use super::keys::PublicKey;
@@ -7,14 +9,17 @@ use super::keys::PublicKey;
 /// Where the discovery document lives, under the issuer.
 pub const DISCOVERY_PATH: &str = ".well-known/openid-configuration";
 
-/// The discovery document, as kube-apiserver serves it.
-pub fn discovery(issuer: &str, jwks_uri: &str) -> Value {
+/// The discovery document, as kube-apiserver serves it: `id_token_signing_alg_values_supported`
+/// lists the algorithm of every key, sorted and once each (`getAlgs` in
+/// pkg/serviceaccount/openidmetadata.go).
+pub fn discovery(issuer: &str, jwks_uri: &str, keys: &[PublicKey]) -> Value {
+    let algorithms: BTreeSet<&str> = keys.iter().map(|key| key.key.algorithm()).collect();
     json!({
         "issuer": issuer,
         "jwks_uri": jwks_uri,
         "response_types_supported": ["id_token"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": algorithms,
     })
 }
 
@@ -93,7 +98,8 @@ ivfxtDULCmL9lC2pfwIDAQAB
             "https://h/keys.json",
             "no double slash"
         );
-        let document = discovery(issuer, &uri);
+        let rsa = keys::parse_pem(PKIX.as_bytes(), "k").unwrap();
+        let document = discovery(issuer, &uri, &rsa);
         assert_eq!(
             document,
             json!({
@@ -105,6 +111,15 @@ ivfxtDULCmL9lC2pfwIDAQAB
             })
         );
         assert!(to_file_text(&document).ends_with("}\n"));
+
+        // Every algorithm in use, sorted, once each.
+        let p384 = keys::generate(keys::SigningAlgorithm::Es384, 0).unwrap().1;
+        let p256 = keys::generate(keys::SigningAlgorithm::Es256, 0).unwrap().1;
+        let mixed = [p384.clone(), rsa[0].clone(), p256, p384];
+        assert_eq!(
+            discovery(issuer, &uri, &mixed)["id_token_signing_alg_values_supported"],
+            json!(["ES256", "ES384", "RS256"])
+        );
     }
 
     #[test]

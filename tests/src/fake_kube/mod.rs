@@ -383,6 +383,13 @@ impl FakeKube {
         self.shared.signer.jwk()
     }
 
+    /// Signs tokens with an ECDSA P-256 key (ES256) from now on and publishes it instead of
+    /// the RSA key, as a cluster whose service account key is ECDSA does (Talos before 1.7,
+    /// kubeadm with `encryptionAlgorithm: ECDSA-P256`).
+    pub fn use_ec_signing_key(&self) {
+        self.shared.signer.use_ec();
+    }
+
     /// The issuer tokens carry and discovery announces.
     pub fn issuer(&self) -> String {
         self.shared.config().issuer.clone()

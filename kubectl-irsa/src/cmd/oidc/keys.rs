@@ -8,7 +8,7 @@ use crate::cli::{ApiserverConfigArgs, KeygenArgs};
 use crate::error::{Error, Result};
 use crate::oidc::apiserver::{self, ApiserverConfig, Flavor, PUBLIC_KEY_FILE, SIGNING_KEY_FILE};
 use crate::oidc::documents;
-use crate::oidc::keys::{self, PublicKey};
+use crate::oidc::keys::{self, PublicKey, SigningAlgorithm};
 use crate::output::Output;
 use crate::shell::quote;
 
@@ -75,12 +75,7 @@ fn key_pair(key_dir: &Path, given: &Path) -> Result<PublicKey> {
 }
 
 pub fn keygen(args: &KeygenArgs, out: Output) -> Result<ExitCode> {
-    let bits = args.bits;
-    if ![2048, 3072, 4096].contains(&bits) {
-        return Err(usage(format!(
-            "invalid --bits {bits}: use 2048, 3072 or 4096"
-        )));
-    }
+    let bits = key_bits(args)?;
     check_out_dir(&args.out)?;
     let private_path = args.out.join(apiserver::SIGNING_KEY_FILE);
     let public_path = args.out.join(apiserver::PUBLIC_KEY_FILE);
@@ -94,21 +89,39 @@ pub fn keygen(args: &KeygenArgs, out: Output) -> Result<ExitCode> {
             existing.display()
         )));
     }
-    let (private_pem, public) = keys::generate(bits).map_err(|detail| Error::Internal {
-        what: "cannot generate an RSA key",
-        detail,
-    })?;
+    let (private_pem, public) =
+        keys::generate(args.algorithm, bits).map_err(|detail| Error::Internal {
+            what: "cannot generate a key",
+            detail,
+        })?;
     write_files(&[
         (private_path.clone(), private_pem, 0o600),
         (public_path.clone(), public.to_pem(), 0o644),
     ])?;
     out.print(&format!(
-        "Wrote {} (RSA {bits} private key, PKCS#8, mode 0600): for --service-account-signing-key-file\n\
-         Wrote {} (public key, kid {}): for --service-account-key-file\n\
+        "Wrote {} ({} private key, PKCS#8, mode 0600): for --service-account-signing-key-file\n\
+         Wrote {} (public key for {}, kid {}): for --service-account-key-file\n\
          To rotate later, append the old public key to the new sa-signer.pub and publish both.\n",
         private_path.display(),
+        public.key.describe(),
         public_path.display(),
+        public.key.algorithm(),
         public.kid
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The RSA key size: `--bits` (2048 unless given) for RS256; ECDSA keys take none.
+fn key_bits(args: &KeygenArgs) -> Result<usize> {
+    match (args.algorithm, args.bits) {
+        (SigningAlgorithm::Rs256, None) => Ok(2048),
+        (SigningAlgorithm::Rs256, Some(bits)) if [2048, 3072, 4096].contains(&bits) => Ok(bits),
+        (SigningAlgorithm::Rs256, Some(bits)) => Err(usage(format!(
+            "invalid --bits {bits}: use 2048, 3072 or 4096"
+        ))),
+        (_, None) => Ok(0),
+        (_, Some(_)) => Err(usage(
+            "--bits sizes RSA keys: an ECDSA key's size is its curve's (ES256: P-256, ES384: P-384)",
+        )),
+    }
 }

@@ -50,7 +50,7 @@ async fn documents(args: &DocumentsArgs, out: Output) -> Result<ExitCode> {
     };
     let issuer = args.issuer.as_str();
     let jwks_uri = documents::jwks_uri(issuer, jwks_path);
-    let discovery = documents::discovery(issuer, &jwks_uri);
+    let discovery = documents::discovery(issuer, &jwks_uri, &keys);
     let jwks = documents::jwks(&keys, args.legacy_empty_kid);
     let (discovery_file, jwks_file) = (args.out.join(DISCOVERY_PATH), args.out.join(jwks_path));
     write_files(&[

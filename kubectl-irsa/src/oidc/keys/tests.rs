@@ -1,5 +1,10 @@
+//! RSA keys in every format, kids, JWKS reading and verification (EC keys: `ec_tests.rs`).
+
 use super::*;
+use jsonwebtoken::jwk::Jwk;
 use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
+use rsa::pkcs8::LineEnding;
+use serde::Deserialize as _;
 
 /// A fixed key, its PKCS#1 form, and its kid as computed outside Rust:
 /// `openssl rsa -pubin -in k.pub -outform DER | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d =`.
@@ -38,7 +43,7 @@ fn kid_is_unpadded_base64url_of_sha256_of_the_spki() {
     let key = fresh_key().to_public_key();
     let der = key.to_public_key_der().unwrap();
     let expected = URL_SAFE_NO_PAD.encode(Sha256::digest(der.as_bytes()));
-    assert_eq!(PublicKey::new(key).kid, expected);
+    assert_eq!(PublicKey::new(Material::Rsa(key)).kid, expected);
     assert_eq!(expected.len(), 43);
     assert!(!expected.contains(['=', '+', '/']));
 }
@@ -47,7 +52,7 @@ fn kid_is_unpadded_base64url_of_sha256_of_the_spki() {
 fn every_format_gives_the_same_key() {
     let private = fresh_key();
     let public = private.to_public_key();
-    let expected = PublicKey::new(public.clone());
+    let expected = PublicKey::new(Material::Rsa(public.clone()));
     let pkix = public.to_public_key_pem(LineEnding::LF).unwrap();
     let pkcs1 = public.to_pkcs1_pem(LineEnding::LF).unwrap();
     let pkcs8_private = private.to_pkcs8_pem(LineEnding::LF).unwrap();
@@ -62,14 +67,14 @@ fn every_format_gives_the_same_key() {
         assert_eq!(keys, vec![expected.clone()], "{text}");
     }
     // Several blocks in one file; the same key twice is listed once.
-    let other = PublicKey::new(fresh_key().to_public_key());
+    let other = PublicKey::new(Material::Rsa(fresh_key().to_public_key()));
     let both = format!("{pkix}{}{pkcs1}", other.to_pem());
     let keys = parse_pem(both.as_bytes(), "k").unwrap();
     assert_eq!(keys, vec![expected, other]);
 }
 
 #[test]
-fn files_that_are_not_rsa_keys_are_refused_with_a_fix() {
+fn files_that_are_not_keys_are_refused_with_a_fix() {
     let error = parse_pem(b"hello", "--public-key notes.txt").unwrap_err();
     assert!(
         error
@@ -90,7 +95,15 @@ fn files_that_are_not_rsa_keys_are_refused_with_a_fix() {
     let ec = "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n";
     let error = parse_pem(ec.as_bytes(), "k").unwrap_err();
     assert!(
-        error.to_string().contains("a EC PRIVATE KEY block"),
+        error
+            .to_string()
+            .contains("the EC PRIVATE KEY block is unreadable"),
+        "{error}"
+    );
+    let dsa = "-----BEGIN DSA PRIVATE KEY-----\nAAAA\n-----END DSA PRIVATE KEY-----\n";
+    let error = parse_pem(dsa.as_bytes(), "k").unwrap_err();
+    assert!(
+        error.to_string().contains("a DSA PRIVATE KEY block"),
         "{error}"
     );
     for message in [
@@ -103,7 +116,7 @@ fn files_that_are_not_rsa_keys_are_refused_with_a_fix() {
 
 #[test]
 fn jwks_round_trips_and_keeps_published_kids() {
-    let key = PublicKey::new(fresh_key().to_public_key());
+    let key = PublicKey::new(Material::Rsa(fresh_key().to_public_key()));
     let jwk = key.jwk(&key.kid);
     assert_eq!(jwk["e"], "AQAB");
     let keys: Vec<&str> = jwk
@@ -124,11 +137,14 @@ fn jwks_round_trips_and_keeps_published_kids() {
     assert_eq!(notes.len(), 1);
 
     let ec = json!({"keys": [{"kty": "EC", "crv": "P-256"}]}).to_string();
-    assert!(
-        parse_jwks(&ec, "jwks")
-            .unwrap_err()
-            .to_string()
-            .contains("only RSA")
+    assert_eq!(
+        parse_jwks(&ec, "jwks").unwrap_err().to_string(),
+        "jwks: key 0 of the JWKS is unusable: an EC key needs \"crv\", and base64url \"x\" and \"y\""
+    );
+    let okp = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "AA"}]}).to_string();
+    assert_eq!(
+        parse_jwks(&okp, "jwks").unwrap_err().to_string(),
+        "jwks: key 0 of the JWKS is unusable: kty \"OKP\": only RSA and EC keys are supported; give the keys with --public-key"
     );
     let half = json!({"keys": [{"kty": "RSA", "n": "AQAB"}]}).to_string();
     assert_eq!(
@@ -175,17 +191,20 @@ fn jwks_with_ec_keys_read_and_verify_both_kinds() {
         Some("curve P521 cannot be checked here")
     );
 
-    // oidc documents republishes RSA keys only, and says which entry it cannot.
-    let error = parse_jwks(&text, "jwks").unwrap_err().to_string();
-    assert_eq!(
-        error,
-        "jwks: key 1 of the JWKS is unusable: kty \"EC\": only RSA keys are supported; give the keys with --public-key"
-    );
+    // oidc documents republishes both kinds; the fixed EC key keeps its published kid.
+    let (keys, notes) = parse_jwks(&text, "jwks").unwrap();
+    let kids: Vec<&str> = keys.iter().map(|k| k.kid.as_str()).collect();
+    assert_eq!(kids, [rsa.kid.as_str(), "ec-p256"]);
+    // The same point as jsonwebtoken's own JWK of the key (which has no "use").
+    let mut republished = keys[1].jwk("ec-p256");
+    republished.as_object_mut().unwrap().remove("use");
+    assert_eq!(republished, ec.jwk);
+    assert_eq!(notes.len(), 1, "{notes:?}");
 }
 
 #[test]
 fn generated_keys_load_back() {
-    let (private_pem, public) = generate(1024).unwrap();
+    let (private_pem, public) = generate(SigningAlgorithm::Rs256, 1024).unwrap();
     assert!(private_pem.starts_with("-----BEGIN PRIVATE KEY-----"));
     assert_eq!(
         parse_pem(private_pem.as_bytes(), "k").unwrap(),
@@ -200,8 +219,5 @@ fn generated_keys_load_back() {
         public
     );
     let error = parse_private_pem(public.to_pem().as_bytes(), "--key-dir d").unwrap_err();
-    assert!(
-        error.to_string().contains("not one RSA private key"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("not one private key"), "{error}");
 }
