@@ -16,17 +16,31 @@ pub const MIN_TOKEN_EXPIRATION: i64 = 600;
 /// The annotation prefix the webhook watches by default (its `--annotation-prefix`).
 pub const DEFAULT_PREFIX: &str = "eks.amazonaws.com";
 
-/// The annotation keys under one prefix (`eks.amazonaws.com` by default).
+/// The annotation keys under one prefix (`eks.amazonaws.com` by default), and the audience
+/// the webhook gives ServiceAccounts without an audience annotation (its `--token-audience`).
 #[derive(Clone, Debug)]
 pub struct Keys {
     prefix: String,
+    default_audience: String,
 }
 
 impl Keys {
     pub fn new(prefix: &str) -> Self {
         Keys {
             prefix: prefix.trim_end_matches('/').to_string(),
+            default_audience: DEFAULT_AUDIENCE.to_string(),
         }
+    }
+
+    /// The same keys, for a webhook whose `--token-audience` is `audience`.
+    pub fn with_default_audience(mut self, audience: &str) -> Self {
+        self.default_audience = audience.to_string();
+        self
+    }
+
+    /// The audience of a ServiceAccount without an audience annotation.
+    pub fn default_audience(&self) -> &str {
+        &self.default_audience
     }
 
     /// The prefix itself, as the webhook's `--annotation-prefix` names it.
@@ -68,7 +82,7 @@ impl Keys {
 pub struct Binding {
     /// The role-arn annotation as written; the webhook injects nothing without it.
     pub role_arn: Option<String>,
-    /// The audience annotation, or [`DEFAULT_AUDIENCE`].
+    /// The audience annotation, or the webhook's default ([`Keys::default_audience`]).
     pub audience: String,
     /// The token lifetime the webhook uses: the annotation when it is a number (raised to
     /// [`MIN_TOKEN_EXPIRATION`]), else [`DEFAULT_TOKEN_EXPIRATION`].
@@ -91,7 +105,7 @@ impl Binding {
             audience: annotations
                 .get(&keys.audience())
                 .cloned()
-                .unwrap_or_else(|| DEFAULT_AUDIENCE.to_string()),
+                .unwrap_or_else(|| keys.default_audience.clone()),
             token_expiration,
             sts_regional_endpoints: annotations
                 .get(&keys.sts_regional_endpoints())

@@ -15,7 +15,8 @@ use crate::kube_api::Cluster;
 /// What `whoami`, `exec` and doctor's `--assume` need to know besides the ServiceAccount.
 pub struct IdentityOptions<'a> {
     pub role_arn: Option<&'a RoleArn>,
-    pub annotation_prefix: &'a str,
+    /// The annotation keys, under the webhook's prefix.
+    pub keys: Keys,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
 }
@@ -41,14 +42,14 @@ pub async fn assume(
         .service_account(name)
         .await?
         .ok_or_else(|| Error::Cluster(format!("{what} not found")))?;
-    let binding = Binding::of(&account, &Keys::new(options.annotation_prefix));
+    let binding = Binding::of(&account, &options.keys);
     let role = match (options.role_arn, binding.role()) {
         (Some(role), _) => role.clone(),
         (None, Some(role)) => role?,
         (None, None) => {
             return Err(Error::Usage(format!(
                 "{what} has no {} annotation: bind it (kubectl irsa bind {name} -n {namespace} --role-arn ARN) or pass --role-arn",
-                Keys::new(options.annotation_prefix).role_arn()
+                options.keys.role_arn()
             )));
         }
     };

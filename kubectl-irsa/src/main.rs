@@ -18,6 +18,7 @@ mod shell;
 mod test_pod;
 mod trust_policy;
 mod verdict;
+mod webhook;
 mod workload;
 
 use std::process::ExitCode;

@@ -20,12 +20,19 @@ fn round_trips_per_verb() {
     let bind = ["bind", "cart", "-n", "shop", "--role-arn", ROLE];
     let with_issuer = |args: &[&'static str]| [args, &["--issuer", DEFAULT_ISSUER]].concat();
 
-    // New ServiceAccount: get (404), create; then the issuer.
+    // Every verb that reads annotations lists the webhook configurations (for the webhook's
+    // annotation prefix), unless given --annotation-prefix.
+    // New ServiceAccount: webhooks, get (404), create; then the issuer.
+    assert_eq!(round_trips(&cluster, &bind), 4);
+    // Same binding again: webhooks, get; then the issuer.
     assert_eq!(round_trips(&cluster, &bind), 3);
-    // Same binding again: get; then the issuer.
-    assert_eq!(round_trips(&cluster, &bind), 2);
-    assert_eq!(round_trips(&cluster, &with_issuer(&bind)), 1);
-    // Another role on an existing ServiceAccount: get, patch, list pods (+ issuer).
+    assert_eq!(round_trips(&cluster, &with_issuer(&bind)), 2);
+    let prefix = ["--annotation-prefix", "eks.amazonaws.com"];
+    assert_eq!(
+        round_trips(&cluster, &[&with_issuer(&bind)[..], &prefix].concat()),
+        1
+    );
+    // Another role on an existing ServiceAccount: webhooks, get, patch, list pods (+ issuer).
     let rebind = [
         "bind",
         "cart",
@@ -35,17 +42,22 @@ fn round_trips_per_verb() {
         "arn:aws:iam::123456789012:role/new",
         "--overwrite",
     ];
-    assert_eq!(round_trips(&cluster, &with_issuer(&rebind)), 3);
+    assert_eq!(round_trips(&cluster, &with_issuer(&rebind)), 4);
     assert_eq!(
         round_trips(&cluster, &[&rebind[..5], &[ROLE, "--overwrite"]].concat()),
-        4
+        5
     );
-    // unbind: get, patch.
-    assert_eq!(round_trips(&cluster, &["unbind", "cart", "-n", "shop"]), 2);
-    // list: one page per 500 ServiceAccounts; -o wide adds the pod pages.
-    assert_eq!(round_trips(&cluster, &["list", "-n", "shop"]), 1);
+    // unbind: webhooks, get, patch.
+    assert_eq!(round_trips(&cluster, &["unbind", "cart", "-n", "shop"]), 3);
+    // list: webhooks, then one page per 500 ServiceAccounts; -o wide adds the pod pages.
+    assert_eq!(round_trips(&cluster, &["list", "-n", "shop"]), 2);
     cluster.run(&bind).ok();
-    assert_eq!(round_trips(&cluster, &["list", "-A", "-o", "wide"]), 2);
+    assert_eq!(round_trips(&cluster, &["list", "-A", "-o", "wide"]), 3);
+    // A webhook run in the cluster: its Deployment too.
+    cluster
+        .fake
+        .run_pod_identity_webhook_in_cluster("identity", "eks.amazonaws.com", &[]);
+    assert_eq!(round_trips(&cluster, &["list", "-n", "shop"]), 3);
     // trust-policy: offline with --issuer, one request to discover it otherwise.
     let policy = [
         "trust-policy",
@@ -70,10 +82,11 @@ fn list_pages_scale_with_the_number_of_service_accounts() {
             );
         }
     }
-    // 1,200 seeded plus the 24 default ServiceAccounts of 24 namespaces: 1,224 in 3 pages.
+    // 1,200 seeded plus the 24 default ServiceAccounts of 24 namespaces: 1,224 in 3 pages,
+    // after the webhook configurations.
     let output = cluster.run(&["list", "-A", "--no-headers"]);
     assert_eq!(output.ok().stdout.lines().count(), 1200);
-    assert_eq!(round_trips(&cluster, &["list", "-A"]), 3);
+    assert_eq!(round_trips(&cluster, &["list", "-A"]), 4);
 }
 
 #[test]
@@ -105,14 +118,21 @@ fn test_reads_before_it_creates_and_polls_until_the_end() {
             format!("{} {kind}{dry}", r.method)
         })
         .collect();
-    // The ServiceAccount and the namespace, a dry run (the webhook's region), the pod, then
-    // polls of the pod until its test container ends, its log, and the delete.
+    // The webhook configurations (the webhook's annotation prefix), the ServiceAccount and the
+    // namespace, a dry run (the webhook's region), the pod, then polls of the pod until its
+    // test container ends, its log, and the delete.
     assert_eq!(
-        requests[..4],
-        ["GET cart", "GET shop", "POST pods?dryRun", "POST pods"]
+        requests[..5],
+        [
+            "GET mutatingwebhookconfigurations",
+            "GET cart",
+            "GET shop",
+            "POST pods?dryRun",
+            "POST pods"
+        ]
     );
     assert_eq!(requests[requests.len() - 1], "DELETE POD");
-    let polls = &requests[4..requests.len() - 1];
+    let polls = &requests[5..requests.len() - 1];
     assert!(
         polls.iter().all(|r| r == "GET POD" || r == "GET log"),
         "{polls:?}"

@@ -1,37 +1,112 @@
-//! A pod identity webhook run in the cluster with another `--annotation-prefix` (hand-made
-//! setups of the webhook's `deploy/` manifests): bind under the default prefix writes
-//! annotations the webhook never reads, so new pods are not injected, and doctor names the
-//! webhook's prefix from its Deployment; with `--annotation-prefix` the same binding injects.
+//! A pod identity webhook run in the cluster with its own flags (hand-made setups of the
+//! webhook's `deploy/` manifests): every verb reads its `--annotation-prefix` and
+//! `--token-audience` from its Deployment, so `bind` writes what it reads and `inject` adds
+//! its region; an `--annotation-prefix` that names another prefix is what doctor fails.
 
 mod common;
 
 use common::{Cluster, ROLE};
+use serde_json::json;
 
 const PREFIX: &str = "sts.amazonaws.com";
+const NOTE: &str = "Note: using annotation prefix sts.amazonaws.com and default audience irsa.example.com, the flags of the pod identity webhook (deployment identity/pod-identity-webhook); --annotation-prefix overrides them\n";
 
 fn cluster() -> Cluster {
     let cluster = Cluster::start();
+    let flags = [
+        "--token-audience=irsa.example.com",
+        "--aws-default-region=eu-west-1",
+    ];
     cluster
         .fake
-        .run_pod_identity_webhook_in_cluster("identity", PREFIX);
+        .run_pod_identity_webhook_in_cluster("identity", PREFIX, &flags);
     cluster.fake.add_service_account("shop", "cart", &[]);
     cluster
 }
 
-/// The check line `name` of doctor's output, trimmed.
-fn check_line<'a>(stdout: &'a str, name: &str) -> Option<&'a str> {
-    stdout
-        .lines()
-        .map(str::trim)
-        .find(|l| l.split_whitespace().nth(1) == Some(name))
+/// The check line `name` of doctor's output, trimmed, and the fix line after it.
+fn check_lines<'a>(stdout: &'a str, name: &str) -> Vec<&'a str> {
+    let lines: Vec<&str> = stdout.lines().map(str::trim).collect();
+    let Some(at) = lines
+        .iter()
+        .position(|l| l.split_whitespace().nth(1) == Some(name))
+    else {
+        return Vec::new();
+    };
+    let fix = lines.get(at + 1).filter(|l| l.starts_with("fix: "));
+    [lines[at]].into_iter().chain(fix.copied()).collect()
 }
 
 #[test]
-fn another_webhook_prefix_is_named_by_doctor() {
+fn every_verb_uses_the_webhooks_prefix_and_audience() {
+    let cluster = cluster();
+    let bind = cluster.run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE]);
+    assert_eq!(bind.ok().stderr, NOTE);
+    assert!(
+        bind.stdout
+            .contains("\"oidc.fake.test/id/CLUSTER:aud\": \"irsa.example.com\""),
+        "the trust policy names the webhook's audience:\n{}",
+        bind.stdout
+    );
+    assert_eq!(
+        cluster.annotations("shop", "cart"),
+        json!({"sts.amazonaws.com/role-arn": ROLE})
+    );
+    cluster.run_pod("web");
+    let pod = cluster.fake.pod("shop", "web").unwrap();
+    let app = &pod["spec"]["containers"][0];
+    assert_eq!(common::env(app, "AWS_ROLE_ARN").as_deref(), Some(ROLE));
+    assert_eq!(common::env(app, "AWS_REGION").as_deref(), Some("eu-west-1"));
+
+    let list = cluster.run(&["list", "-n", "shop", "-o", "wide", "--no-headers"]);
+    assert_eq!(
+        list.ok().stdout,
+        format!("cart   {ROLE}   irsa.example.com   false   86400   1   0\n")
+    );
+    let doctor = cluster.run(&["doctor", "cart", "-n", "shop"]);
+    assert_eq!(doctor.code, 0, "{}", doctor.stdout);
+    assert_eq!(
+        check_lines(&doctor.stdout, "webhook-flags"),
+        [
+            "PASS  webhook-flags     identity/pod-identity-webhook watches sts.amazonaws.com annotations; default audience irsa.example.com; region eu-west-1"
+        ]
+    );
+    assert_eq!(
+        check_lines(&doctor.stdout, "audience"),
+        ["PASS  audience          irsa.example.com (the default)"]
+    );
+    assert_eq!(
+        check_lines(&doctor.stdout, "pods"),
+        [
+            "PASS  pods              1 running pod(s) carry the current binding (role, token audience and file)"
+        ]
+    );
+}
+
+#[test]
+fn inject_adds_what_the_webhook_would() {
     let cluster = cluster();
     cluster
-        .run(&["bind", "cart", "-n", "shop", "--role-arn", ROLE])
-        .ok();
+        .fake
+        .add_service_account("shop", "cart", &[("sts.amazonaws.com/role-arn", ROLE)]);
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"serviceAccountName": "cart", "containers": [{"name": "app", "image": "app"}]}});
+    let run = common::with_stdin(cluster.plugin(&["inject", "-f", "-"]), &pod.to_string());
+    let injected: serde_json::Value = serde_norway::from_str(&run.ok().stdout).unwrap();
+    let app = &injected["spec"]["containers"][0];
+    assert_eq!(common::env(app, "AWS_ROLE_ARN").as_deref(), Some(ROLE));
+    assert_eq!(common::env(app, "AWS_REGION").as_deref(), Some("eu-west-1"));
+    let token = &injected["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"];
+    assert_eq!(token["audience"], "irsa.example.com");
+}
+
+#[test]
+fn another_prefix_given_is_named_by_doctor() {
+    let cluster = cluster();
+    let other = ["--annotation-prefix", "eks.amazonaws.com"];
+    let bind = ["bind", "cart", "-n", "shop", "--role-arn", ROLE];
+    let run = cluster.run(&[&bind[..], &other].concat());
+    assert_eq!(run.ok().stderr, "", "a given prefix is used as it is");
     cluster.run_pod("web");
     let pod = cluster.fake.pod("shop", "web").unwrap();
     assert_eq!(
@@ -40,59 +115,13 @@ fn another_webhook_prefix_is_named_by_doctor() {
         "the webhook reads {PREFIX} annotations only"
     );
 
-    let run = cluster.run(&["doctor", "cart", "-n", "shop"]);
+    let run = cluster.run(&[&["doctor", "cart", "-n", "shop"][..], &other].concat());
     assert_eq!(run.code, 1, "{}", run.stdout);
-    let lines: Vec<&str> = run.stdout.lines().map(str::trim).collect();
-    let at = lines
-        .iter()
-        .position(|l| l.starts_with("FAIL  webhook-flags"))
-        .unwrap_or_else(|| panic!("no webhook-flags failure in\n{}", run.stdout));
     assert_eq!(
-        &lines[at..at + 2],
+        check_lines(&run.stdout, "webhook-flags"),
         [
-            "FAIL  webhook-flags     identity/pod-identity-webhook watches sts.amazonaws.com annotations; default audience sts.amazonaws.com; region none, but kubectl irsa uses eks.amazonaws.com: bind writes annotations it never reads",
-            "fix: pass --annotation-prefix sts.amazonaws.com to every kubectl irsa command",
+            "FAIL  webhook-flags     identity/pod-identity-webhook watches sts.amazonaws.com annotations; default audience irsa.example.com; region eu-west-1, but kubectl irsa was given --annotation-prefix eks.amazonaws.com: those annotations are never read",
+            "fix: drop --annotation-prefix, or pass --annotation-prefix sts.amazonaws.com",
         ]
-    );
-}
-
-#[test]
-fn the_webhooks_prefix_injects_and_passes() {
-    let cluster = cluster();
-    let bind = ["bind", "cart", "-n", "shop", "--role-arn", ROLE];
-    cluster
-        .run(&[&bind[..], &["--annotation-prefix", PREFIX]].concat())
-        .ok();
-    assert_eq!(
-        cluster.annotations("shop", "cart")["sts.amazonaws.com/role-arn"],
-        ROLE
-    );
-    cluster.run_pod("web");
-    let pod = cluster.fake.pod("shop", "web").unwrap();
-    assert_eq!(
-        common::env(&pod["spec"]["containers"][0], "AWS_ROLE_ARN").as_deref(),
-        Some(ROLE)
-    );
-
-    let doctor = [
-        "doctor",
-        "cart",
-        "-n",
-        "shop",
-        "--annotation-prefix",
-        PREFIX,
-    ];
-    let run = cluster.run(&doctor);
-    assert_eq!(
-        check_line(&run.stdout, "webhook-flags"),
-        Some(
-            "PASS  webhook-flags     identity/pod-identity-webhook watches sts.amazonaws.com annotations; default audience sts.amazonaws.com; region none"
-        ),
-        "{}",
-        run.stdout
-    );
-    assert_eq!(
-        check_line(&run.stdout, "injection"),
-        Some("PASS  injection         1 running pod(s), all with AWS_WEB_IDENTITY_TOKEN_FILE")
     );
 }

@@ -101,6 +101,12 @@ fn without_the_webhook_it_fails_and_inject_fixes_it() {
     assert!(run.stdout.contains("--inject"), "{}", run.stdout);
     assert_eq!(deleted_pods(&cluster).len(), 1);
 
+    // The token lives as the ServiceAccount's annotation says, as the webhook's would
+    // (pkg/cache/cache.go reads token-expiration).
+    let expiration = [("eks.amazonaws.com/token-expiration", "3600")];
+    cluster
+        .fake
+        .add_service_account("shop", "cart", &expiration);
     let run = test(
         &cluster,
         PodScript::succeeds(IDENTITY),
@@ -116,6 +122,7 @@ fn without_the_webhook_it_fails_and_inject_fixes_it() {
         .unwrap()["projected"]["sources"][0]["serviceAccountToken"];
     assert_eq!(volume["audience"], "sts.amazonaws.com");
     assert_eq!(volume["path"], "token");
+    assert_eq!(volume["expirationSeconds"], 3600);
     let env = pod["spec"]["containers"][0]["env"].as_array().unwrap();
     assert!(
         env.iter()

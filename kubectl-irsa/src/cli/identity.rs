@@ -5,6 +5,7 @@ use clap::Args;
 use irsa_sts::{HumanDuration, RoleArn};
 
 use super::{KubeFlags, PrefixArg};
+use crate::binding::Keys;
 use crate::identity::IdentityOptions;
 use crate::names;
 use crate::output::ReportFormat;
@@ -29,10 +30,11 @@ pub struct StsArgs {
 }
 
 impl StsArgs {
-    pub fn identity_options(&self) -> IdentityOptions<'_> {
+    /// The options, with the annotation keys resolved for the cluster.
+    pub fn identity_options(&self, keys: Keys) -> IdentityOptions<'_> {
         IdentityOptions {
             role_arn: self.role_arn.as_ref(),
-            annotation_prefix: &self.prefix.annotation_prefix,
+            keys,
             region: self.region.clone(),
             endpoint_url: self.endpoint_url.clone(),
         }

@@ -19,7 +19,8 @@ pub struct InjectArgs {
     pub role_arn: Option<RoleArn>,
 
     /// AWS_REGION and AWS_DEFAULT_REGION in containers that set neither, as the webhook adds
-    /// them when it runs with a region (as on EKS: the cluster's).
+    /// them when it runs with a region (as on EKS: the cluster's) [default: the
+    /// --aws-default-region of a webhook run in the cluster, when inject reads it there].
     #[arg(long)]
     pub region: Option<String>,
 

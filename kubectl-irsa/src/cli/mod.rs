@@ -102,10 +102,18 @@ Examples:
 /// The annotations this tool manages share this prefix.
 #[derive(Clone, Debug, Args)]
 pub struct PrefixArg {
-    /// Annotation prefix the pod identity webhook watches: its --annotation-prefix (EKS and
-    /// OpenShift keep eks.amazonaws.com; doctor reads it from a webhook run in the cluster).
-    #[arg(long, default_value = crate::binding::DEFAULT_PREFIX, value_name = "PREFIX")]
-    pub annotation_prefix: String,
+    /// Annotation prefix the pod identity webhook watches [default: the --annotation-prefix of
+    /// the webhook's Deployment where it runs in the cluster and can be read, else
+    /// eks.amazonaws.com, as on EKS and OpenShift].
+    #[arg(long, value_name = "PREFIX")]
+    pub annotation_prefix: Option<String>,
+}
+
+impl PrefixArg {
+    /// The prefix given on the command line.
+    pub fn given(&self) -> Option<&str> {
+        self.annotation_prefix.as_deref()
+    }
 }
 
 #[cfg(test)]

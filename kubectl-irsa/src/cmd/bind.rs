@@ -8,7 +8,7 @@ use kube::api::ObjectMeta;
 
 use irsa_sts::{Partition, RoleArn};
 
-use crate::binding::{DEFAULT_AUDIENCE, Keys, Plan, Request, plan};
+use crate::binding::{Binding, Plan, Request, plan};
 use crate::cli::BindArgs;
 use crate::error::{Error, Result};
 use crate::kube_api::{Cluster, DISCOVERY_PATH, DryRun, Issuer};
@@ -19,13 +19,22 @@ use crate::workload::{self, Workload};
 
 pub async fn run(args: &BindArgs, out: Output) -> Result<ExitCode> {
     let request = request(args, out)?;
-    let keys = Keys::new(&args.prefix.annotation_prefix);
-    let wanted = request.annotations(&keys);
-    let audience = request.audience.as_deref().unwrap_or(DEFAULT_AUDIENCE);
     let cluster = Cluster::connect(&args.kube.options()).await?;
     // Everything bind reads comes before its one write: a user who may not read it changes
     // nothing.
-    let existing = cluster.service_account(&args.name).await?;
+    let ((keys, _), existing) = tokio::join!(
+        super::keys::resolve(&cluster, &args.prefix, out),
+        cluster.service_account(&args.name)
+    );
+    let existing = existing?;
+    let wanted = request.annotations(&keys);
+    // The audience pods will get: the one asked for, else the one the account keeps.
+    let audience = match (&request.audience, &existing) {
+        (Some(audience), _) => audience.clone(),
+        (None, Some(account)) => Binding::of(account, &keys).audience,
+        (None, None) => keys.default_audience().to_string(),
+    };
+    let audience = audience.as_str();
     let change = change(&cluster, args, existing.as_ref(), &wanted)?;
     let issuer = issuer(&cluster, args, existing.is_some(), audience, out).await?;
     // Only an annotated existing ServiceAccount can have pods with the old identity.

@@ -12,7 +12,9 @@ use crate::shell::single_quoted;
 
 pub async fn run(args: &ExecArgs, out: Output) -> Result<ExitCode> {
     let cluster = Cluster::connect(&args.kube.options()).await?;
-    let identity = identity::assume(&cluster, &args.name, &args.sts.identity_options()).await?;
+    let (keys, _) = super::keys::resolve(&cluster, &args.sts.prefix, out).await;
+    let options = args.sts.identity_options(keys);
+    let identity = identity::assume(&cluster, &args.name, &options).await?;
     // Both, as the webhook sets both: botocore and the AWS CLI v1 read only the second.
     let region = identity.endpoint.region.clone();
     let regions = [("AWS_REGION", &region), ("AWS_DEFAULT_REGION", &region)];

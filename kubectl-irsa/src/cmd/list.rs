@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
 
-use crate::binding::Keys;
 use crate::cli::ListArgs;
 use crate::error::{Error, Result};
 use crate::kube_api::{Cluster, Scope, service_account_of};
@@ -14,7 +13,7 @@ use crate::output::{BoundRow, Layout, ListFormat, Output, PodCounts, render_boun
 pub async fn run(args: &ListArgs, out: Output) -> Result<ExitCode> {
     let cluster = Cluster::connect(&args.kube.options()).await?;
     let scope = cluster.scope(args.all_namespaces);
-    let keys = Keys::new(&args.prefix.annotation_prefix);
+    let (keys, _) = super::keys::resolve(&cluster, &args.prefix, out).await;
     let role_key = keys.role_arn();
     let bound: Vec<ServiceAccount> = cluster
         .list_kept(&scope, args.chunk_size, |account: &ServiceAccount| {

@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod exec;
 pub mod inject;
 mod input;
+mod keys;
 pub mod list;
 pub mod oidc;
 pub mod test;

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use serde_json::{Map, Value, json};
 
-use crate::binding::Keys;
 use crate::cli::UnbindArgs;
 use crate::error::{Error, Result};
 use crate::kube_api::Cluster;
@@ -22,7 +21,8 @@ pub async fn run(args: &UnbindArgs, out: Output) -> Result<ExitCode> {
     };
     let present = existing.metadata.annotations.unwrap_or_default();
     // A merge patch deletes a key set to null.
-    let removals: Map<String, Value> = Keys::new(&args.prefix.annotation_prefix)
+    let (keys, _) = super::keys::resolve(&cluster, &args.prefix, out).await;
+    let removals: Map<String, Value> = keys
         .all()
         .into_iter()
         .filter(|key| present.contains_key(key))

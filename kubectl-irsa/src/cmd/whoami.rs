@@ -12,7 +12,9 @@ use crate::output::{Output, ReportFormat};
 
 pub async fn run(args: &WhoamiArgs, out: Output) -> Result<ExitCode> {
     let cluster = Cluster::connect(&args.kube.options()).await?;
-    let identity = identity::assume(&cluster, &args.name, &args.sts.identity_options()).await?;
+    let (keys, _) = super::keys::resolve(&cluster, &args.sts.prefix, out).await;
+    let options = args.sts.identity_options(keys);
+    let identity = identity::assume(&cluster, &args.name, &options).await?;
     out.print(&render(&identity, args.output))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use irsa_sts::{Partition, RoleArn};
-use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 
 use super::Check;
-use super::evidence::{Fetched, Webhook};
-use crate::binding::{DEFAULT_AUDIENCE, DEFAULT_TOKEN_EXPIRATION, Keys, MIN_TOKEN_EXPIRATION};
+use super::evidence::Fetched;
+use crate::binding::{DEFAULT_TOKEN_EXPIRATION, Keys, MIN_TOKEN_EXPIRATION};
+use crate::webhook::Webhook;
 
 /// Check 4: the role annotation is there and a valid ARN, of the issuer's partition when the
 /// issuer is an EKS one. Returns the role when valid.
@@ -79,16 +79,17 @@ pub fn check_audience(
         "kubectl annotate serviceaccount {name} -n {namespace} {}-",
         keys.audience()
     );
+    let default = keys.default_audience();
     match annotations.get(&keys.audience()).map(String::as_str) {
-        None => Check::pass(NAME, format!("{DEFAULT_AUDIENCE} (the default)")),
-        Some(DEFAULT_AUDIENCE) => Check::pass(NAME, DEFAULT_AUDIENCE),
+        None => Check::pass(NAME, format!("{default} (the default)")),
+        Some(audience) if audience == default => Check::pass(NAME, default),
         Some(audience) if audience.trim().is_empty() => {
             Check::fail(NAME, format!("{} is empty", keys.audience()), remove)
         }
         Some(audience) => Check::warn(
             NAME,
             format!(
-                "{audience:?} instead of {DEFAULT_AUDIENCE}: the IAM provider's client IDs and the trust policy's :aud must list it"
+                "{audience:?} instead of {default}: the IAM provider's client IDs and the trust policy's :aud must list it"
             ),
             format!(
                 "{remove} (or: aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn PROVIDER_ARN --client-id {audience})"
@@ -128,27 +129,7 @@ pub fn check_expiration(
     }
 }
 
-/// Check 5, cluster-wide: the MutatingWebhookConfiguration of the pod identity webhook, if any.
-pub fn find_webhook(configs: &[MutatingWebhookConfiguration]) -> Option<Webhook> {
-    configs.iter().find_map(|config| {
-        let name = config.metadata.name.clone().unwrap_or_default();
-        let webhook =
-            config.webhooks.iter().flatten().find(|w| {
-                w.name.contains("amazonaws.com") || name.contains("pod-identity-webhook")
-            })?;
-        let service = webhook
-            .client_config
-            .service
-            .as_ref()
-            .map(|s| format!("{}/{}", s.namespace, s.name));
-        Some(Webhook {
-            config: name,
-            service,
-        })
-    })
-}
-
-/// Check 5, cluster-wide: `found` from [`find_webhook`]; `ready` says whether its service has
+/// Check 5, cluster-wide: `found` from [`Webhook::find`]; `ready` says whether its service has
 /// ready endpoints (`None` when there is no in-cluster service to ask about).
 pub fn check_webhook(found: &Fetched<Option<Webhook>>, ready: Option<&Fetched<bool>>) -> Check {
     const NAME: &str = "webhook";

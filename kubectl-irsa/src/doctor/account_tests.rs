@@ -1,5 +1,6 @@
 use super::*;
 use crate::doctor::Status;
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use serde_json::json;
 
 fn keys() -> Keys {
@@ -120,7 +121,7 @@ fn webhook_configurations() {
         "metadata": {"name": "pod-identity-webhook"},
         "webhooks": [{"name": "iam-for-pods.amazonaws.com", "clientConfig": {"url": "https://x"}, "sideEffects": "None", "admissionReviewVersions": ["v1"]}],
     })).unwrap();
-    let found = find_webhook(&[eks]);
+    let found = Webhook::find(&[eks]);
     assert_eq!(
         found,
         Some(Webhook {

@@ -13,8 +13,8 @@ use irsa_sts::Claims;
 use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use serde_json::Value;
 
-use super::webhook_flags::WebhookFlags;
 use crate::binding::Keys;
+use crate::webhook::{Webhook, WebhookFlags};
 
 /// What a fetch gave: the value, or one line saying why there is none.
 pub type Fetched<T> = Result<T, String>;
@@ -30,7 +30,8 @@ pub fn document(fetched: &Fetched<String>) -> Document<'_> {
 /// Everything one run of doctor looked at.
 #[derive(Clone, Debug)]
 pub struct Evidence {
-    /// The annotation keys, under the webhook's prefix.
+    /// The annotation keys, under the webhook's prefix (`--annotation-prefix`, else the
+    /// webhook's own) with its default audience.
     pub keys: Keys,
     pub cluster: ClusterEvidence,
     /// The ServiceAccounts to judge: the one named, or every bound one in scope.
@@ -100,15 +101,6 @@ impl ClusterEvidence {
             .and_then(|text| super::issuer::discovery_field(text, "issuer"))
             .or_else(|| self.token_iss().ok())
     }
-}
-
-/// A MutatingWebhookConfiguration of the pod identity webhook.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Webhook {
-    /// The configuration's name.
-    pub config: String,
-    /// `namespace/name` of the service it calls; `None` when it calls a URL (as on EKS).
-    pub service: Option<String>,
 }
 
 /// Which of the cluster's issuer documents these credentials may not read (a namespace admin

@@ -11,24 +11,19 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::ListParams;
 use serde_json::Value;
 
-use super::account::find_webhook;
-use super::evidence::{
-    Account, ClusterEvidence, Denied, Evidence, Fetched, Public, Thumbprint, Webhook,
-};
+use super::evidence::{Account, ClusterEvidence, Denied, Evidence, Fetched, Public, Thumbprint};
 use super::issuer::discovery_field;
 use super::reach;
-use super::webhook_flags::{self, WebhookFlags};
-use crate::binding::{Binding, DEFAULT_AUDIENCE, Keys};
+use crate::binding::{Binding, DEFAULT_PREFIX, Keys};
 use crate::identity::{self, IdentityOptions};
 use crate::kube_api::{CHUNK_SIZE, Cluster, DISCOVERY_PATH, JWKS_PATH, KubeError, Scope};
 use crate::oidc::{provider, tls};
+use crate::webhook::Webhook;
 
 /// How long to wait for the issuer host with --check-public.
 const PUBLIC_TIMEOUT: Duration = Duration::from_secs(15);
@@ -43,8 +38,8 @@ pub struct Options {
     /// One ServiceAccount of the cluster's namespace, or every bound one in scope.
     pub name: Option<String>,
     pub all_namespaces: bool,
-    /// The webhook's annotation prefix.
-    pub prefix: String,
+    /// `--annotation-prefix`; else the webhook's own, where its Deployment can be read.
+    pub prefix: Option<String>,
     /// The trust policy to evaluate each ServiceAccount's token against.
     pub trust_policy: Option<Value>,
     /// With --check-public: the TLS configuration to reach the issuer host with.
@@ -62,8 +57,13 @@ pub struct Sts {
 
 /// Fetches everything the checks need.
 pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, KubeError> {
-    let keys = Keys::new(&options.prefix);
-    let mut accounts = accounts(cluster, options, &keys).await?;
+    let (found, listed) = tokio::join!(cluster.pod_identity_webhook(), list(cluster, options));
+    let keys = match (&options.prefix, &found.flags) {
+        (Some(prefix), _) => Keys::new(prefix),
+        (None, Some(flags)) => flags.keys(),
+        (None, None) => Keys::new(DEFAULT_PREFIX),
+    };
+    let mut accounts = accounts(listed?, cluster, &keys);
     let (probe_namespace, probe_name) = accounts
         .iter()
         .find(|account| account.object.is_some())
@@ -71,17 +71,17 @@ pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, Ku
             (account.namespace.as_str(), account.name.as_str())
         });
     let any_found = accounts.iter().any(|account| account.object.is_some());
-    let (
-        token,
-        (discovery, discovery_denied),
-        (jwks, jwks_denied),
-        (webhook, webhook_ready, webhook_flags),
-        pods,
-    ) = tokio::join!(
-        request_token(cluster, probe_namespace, probe_name, DEFAULT_AUDIENCE),
+    let webhook = found.webhook.map_err(|e| brief(&e));
+    let (token, (discovery, discovery_denied), (jwks, jwks_denied), webhook_ready, pods) = tokio::join!(
+        request_token(
+            cluster,
+            probe_namespace,
+            probe_name,
+            keys.default_audience()
+        ),
         get_raw(cluster, DISCOVERY_PATH),
         get_raw(cluster, JWKS_PATH),
-        webhook(cluster),
+        webhook_ready(cluster, &webhook),
         async {
             if !any_found {
                 return Ok(Default::default());
@@ -103,7 +103,7 @@ pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, Ku
         token,
         webhook,
         webhook_ready,
-        webhook_flags,
+        webhook_flags: found.flags,
         public: Public::NotAsked,
     };
     if let Some(config) = &options.public {
@@ -124,12 +124,27 @@ pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, Ku
     })
 }
 
-/// The ServiceAccounts to look at: the one named (found or not), or every bound one in scope.
-async fn accounts(
-    cluster: &Cluster,
-    options: &Options,
-    keys: &Keys,
-) -> Result<Vec<Account>, KubeError> {
+/// What the command line names: the ServiceAccount (found or not), or every one in scope.
+enum Listed {
+    Named(String, Option<Box<ServiceAccount>>),
+    All(Vec<ServiceAccount>),
+}
+
+/// Fetches the ServiceAccounts to look at; which are bound is known once the keys are.
+async fn list(cluster: &Cluster, options: &Options) -> Result<Listed, KubeError> {
+    if let Some(name) = &options.name {
+        let found = cluster.service_account(name).await?;
+        return Ok(Listed::Named(name.clone(), found.map(Box::new)));
+    }
+    let scope = cluster.scope(options.all_namespaces);
+    let all = cluster
+        .list_all::<ServiceAccount>(&scope, CHUNK_SIZE)
+        .await?;
+    Ok(Listed::All(all))
+}
+
+/// The ServiceAccounts to judge: the one named, or every bound one.
+fn accounts(listed: Listed, cluster: &Cluster, keys: &Keys) -> Vec<Account> {
     let account = |namespace: String, name: String, object| Account {
         namespace,
         name,
@@ -137,27 +152,24 @@ async fn accounts(
         trust_token: None,
         assumed: None,
     };
-    if let Some(name) = &options.name {
-        let found = cluster.service_account(name).await?;
-        return Ok(vec![account(
-            cluster.namespace.clone(),
-            name.clone(),
-            found,
-        )]);
+    match listed {
+        Listed::Named(name, found) => {
+            vec![account(
+                cluster.namespace.clone(),
+                name,
+                found.map(|sa| *sa),
+            )]
+        }
+        Listed::All(all) => all
+            .into_iter()
+            .filter(|sa| Binding::of(sa, keys).role_arn.is_some())
+            .map(|sa| {
+                let namespace = sa.metadata.namespace.clone().unwrap_or_default();
+                let name = sa.metadata.name.clone().unwrap_or_default();
+                account(namespace, name, Some(sa))
+            })
+            .collect(),
     }
-    let scope = cluster.scope(options.all_namespaces);
-    let all = cluster
-        .list_all::<ServiceAccount>(&scope, CHUNK_SIZE)
-        .await?;
-    Ok(all
-        .into_iter()
-        .filter(|sa| Binding::of(sa, keys).role_arn.is_some())
-        .map(|sa| {
-            let namespace = sa.metadata.namespace.clone().unwrap_or_default();
-            let name = sa.metadata.name.clone().unwrap_or_default();
-            account(namespace, name, Some(sa))
-        })
-        .collect())
 }
 
 /// What one found ServiceAccount needs besides the cluster's evidence: a token for its own
@@ -174,7 +186,7 @@ async fn for_account(cluster: &Cluster, options: &Options, keys: &Keys, account:
     if let Some(sts) = &options.assume {
         let identity_options = IdentityOptions {
             role_arn: None,
-            annotation_prefix: &options.prefix,
+            keys: keys.clone(),
             region: sts.region.clone(),
             endpoint_url: sts.endpoint_url.clone(),
         };
@@ -223,57 +235,13 @@ fn brief(error: &KubeError) -> String {
     }
 }
 
-/// The pod identity webhook's configuration and, when it calls a service in the cluster,
-/// whether that service has a ready endpoint and the flags its Deployment passes.
-async fn webhook(
+/// Whether the webhook's in-cluster service has a ready endpoint; `None` when it calls a URL.
+async fn webhook_ready(
     cluster: &Cluster,
-) -> (
-    Fetched<Option<Webhook>>,
-    Option<Fetched<bool>>,
-    Option<WebhookFlags>,
-) {
-    let found = cluster
-        .list_cluster::<MutatingWebhookConfiguration>()
-        .await
-        .map(|configs| find_webhook(&configs))
-        .map_err(|e| brief(&e));
-    let service = match &found {
-        Ok(Some(Webhook {
-            service: Some(service),
-            ..
-        })) => service.clone(),
-        _ => return (found, None, None),
-    };
-    let (ready, flags) = tokio::join!(
-        ready_endpoints(cluster, &service),
-        deployment_flags(cluster, &service)
-    );
-    (found, Some(ready), flags)
-}
-
-/// The webhook flags of the Deployment named as the service `namespace/name`: its first
-/// container's command and args. Best effort: any failure (most often 403 or 404) is `None`.
-async fn deployment_flags(cluster: &Cluster, service: &str) -> Option<WebhookFlags> {
-    let (namespace, name) = service.split_once('/')?;
-    let deployment = cluster
-        .api::<Deployment>(&Scope::Namespace(namespace.into()))
-        .get(name)
-        .await
-        .ok()?;
-    let container = deployment
-        .spec?
-        .template
-        .spec?
-        .containers
-        .into_iter()
-        .next()?;
-    let words: Vec<String> = container
-        .command
-        .into_iter()
-        .flatten()
-        .chain(container.args.into_iter().flatten())
-        .collect();
-    Some(webhook_flags::parse(&words))
+    webhook: &Fetched<Option<Webhook>>,
+) -> Option<Fetched<bool>> {
+    let service = webhook.as_ref().ok()?.as_ref()?.service.as_deref()?;
+    Some(ready_endpoints(cluster, service).await)
 }
 
 /// Whether the service `namespace/name` has a ready endpoint.

@@ -6,9 +6,10 @@
 
 use irsa_sts::Claims;
 
-use super::evidence::{Account, ClusterEvidence, Evidence, Fetched, Public, Webhook, document};
+use super::evidence::{Account, ClusterEvidence, Evidence, Fetched, Public, document};
 use super::{Check, Report, Section, Subject, account, issuer, pods, trust, webhook_flags};
 use crate::binding::Keys;
+use crate::webhook::Webhook;
 
 /// The report of one run: the cluster section, then one section per ServiceAccount.
 pub fn judge(evidence: &Evidence) -> Report {

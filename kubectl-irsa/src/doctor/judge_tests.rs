@@ -6,8 +6,9 @@ use serde_json::{Value, json};
 use super::*;
 use crate::binding::Keys;
 use crate::doctor::Status;
-use crate::doctor::evidence::{Denied, Thumbprint, Webhook};
+use crate::doctor::evidence::{Denied, Thumbprint};
 use crate::oidc::keys::fixtures::Signer;
+use crate::webhook::{Webhook, WebhookFlags};
 
 const ISSUER: &str = "https://oidc.example.com/id/ABC";
 const ROLE: &str = "arn:aws:iam::123456789012:role/cart";
@@ -412,15 +413,15 @@ fn a_self_hosted_webhooks_prefix_is_compared_with_the_plugins() {
     assert_eq!(cluster_tail(&evidence), vec![webhook.clone()]);
 
     let words = ["/webhook", "--annotation-prefix=sts.amazonaws.com"].map(String::from);
-    evidence.cluster.webhook_flags = Some(webhook_flags::parse(&words));
+    evidence.cluster.webhook_flags = Some(WebhookFlags::parse(&words));
     assert_eq!(
         cluster_tail(&evidence),
         vec![
             webhook,
             Check::fail(
                 "webhook-flags",
-                "webhooks/pod-identity-webhook watches sts.amazonaws.com annotations; default audience sts.amazonaws.com; region none, but kubectl irsa uses eks.amazonaws.com: bind writes annotations it never reads",
-                "pass --annotation-prefix sts.amazonaws.com to every kubectl irsa command",
+                "webhooks/pod-identity-webhook watches sts.amazonaws.com annotations; default audience sts.amazonaws.com; region none, but kubectl irsa was given --annotation-prefix eks.amazonaws.com: those annotations are never read",
+                "drop --annotation-prefix, or pass --annotation-prefix sts.amazonaws.com",
             ),
         ]
     );

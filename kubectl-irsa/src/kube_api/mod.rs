@@ -1,12 +1,14 @@
 //! The one place that talks to the API server: a client built from kubectl's settings, `Api`s
 //! scoped to a namespace or to all of them, paginated lists, raw GETs of non-resource URLs,
-//! TokenRequest, pods grouped by ServiceAccount, and the cluster's issuer. Every failure is a
+//! TokenRequest, pods grouped by ServiceAccount, the cluster's issuer and its pod identity
+//! webhook. Every failure is a
 //! [`KubeError`] that keeps the call (verb, resource, subresource, namespace, name) and the
 //! client's error as its source.
 
 mod call;
 mod connect;
 mod issuer;
+mod webhook;
 mod workloads;
 
 pub use call::{Call, KubeError, Scope};

@@ -44,12 +44,34 @@ impl FakeKube {
     /// Runs the pod identity webhook in the cluster as its `deploy/` manifests do
     /// (deployment-base.yaml, mutatingwebhook.yaml, service.yaml): the configuration
     /// `pod-identity-webhook` calls service `namespace/pod-identity-webhook`, and the Deployment
-    /// of that name passes `--annotation-prefix=PREFIX` in its command; injection then reads
-    /// the annotations under `annotation_prefix`, as the webhook does (cache.go, handler.go).
-    pub fn run_pod_identity_webhook_in_cluster(&self, namespace: &str, annotation_prefix: &str) {
+    /// of that name passes `--annotation-prefix=PREFIX` and `flags` (`--name=value`) in its
+    /// command. Injection then follows them as main.go does (the last of a repeated flag wins):
+    /// the annotations under the prefix (cache.go, handler.go), `--token-audience` for
+    /// ServiceAccounts without an audience annotation, and `--aws-default-region`.
+    pub fn run_pod_identity_webhook_in_cluster(
+        &self,
+        namespace: &str,
+        annotation_prefix: &str,
+        flags: &[&str],
+    ) {
         self.add_service_account(namespace, "pod-identity-webhook", &[]);
-        self.add_workload_manifest(namespace, webhook_deployment(namespace, annotation_prefix));
-        self.shared.config().webhook_prefix = annotation_prefix.to_owned();
+        let deployment = webhook_deployment(namespace, annotation_prefix, flags);
+        self.add_workload_manifest(namespace, deployment.clone());
+        let command = deployment["spec"]["template"]["spec"]["containers"][0]["command"].clone();
+        let flag = |name: &str| {
+            command
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .rev()
+                .find_map(|word| word.strip_prefix(&format!("--{name}=")).map(str::to_owned))
+        };
+        let mut config = self.shared.config();
+        config.webhook_prefix = flag("annotation-prefix").expect("the prefix is passed");
+        config.webhook_audience = flag("token-audience").expect("the audience is passed");
+        config.webhook_region = flag("aws-default-region");
+        drop(config);
         self.store_webhook_configuration(json!({
             "metadata": {"name": super::WEBHOOK_NAME},
             "webhooks": [{
@@ -71,8 +93,18 @@ impl FakeKube {
     }
 }
 
-/// deploy/deployment-base.yaml, with the prefix given.
-fn webhook_deployment(namespace: &str, annotation_prefix: &str) -> Value {
+/// deploy/deployment-base.yaml, with the prefix and flags given.
+fn webhook_deployment(namespace: &str, annotation_prefix: &str, flags: &[&str]) -> Value {
+    let mut command = vec![
+        "/webhook".to_owned(),
+        "--in-cluster=false".to_owned(),
+        format!("--namespace={namespace}"),
+        "--service-name=pod-identity-webhook".to_owned(),
+        format!("--annotation-prefix={annotation_prefix}"),
+        "--token-audience=sts.amazonaws.com".to_owned(),
+        "--logtostderr".to_owned(),
+    ];
+    command.extend(flags.iter().map(|f| (*f).to_owned()));
     let labels = json!({"app": "pod-identity-webhook"});
     json!({
         "apiVersion": "apps/v1",
@@ -88,15 +120,7 @@ fn webhook_deployment(namespace: &str, annotation_prefix: &str) -> Value {
                     "containers": [{
                         "name": "pod-identity-webhook",
                         "image": "amazon/amazon-eks-pod-identity-webhook:latest",
-                        "command": [
-                            "/webhook",
-                            "--in-cluster=false",
-                            format!("--namespace={namespace}"),
-                            "--service-name=pod-identity-webhook",
-                            format!("--annotation-prefix={annotation_prefix}"),
-                            "--token-audience=sts.amazonaws.com",
-                            "--logtostderr",
-                        ],
+                        "command": command,
                     }],
                 },
             },
@@ -195,7 +219,7 @@ fn patch_config(config: &Config, pod: &Value, sa: &Value) -> Option<Patch> {
         expiration: pod_expiration,
         regional_sts,
         audience: annotation(sa, "audience")
-            .unwrap_or("sts.amazonaws.com")
+            .unwrap_or(&config.webhook_audience)
             .to_owned(),
         mount_path: "/var/run/secrets/eks.amazonaws.com/serviceaccount",
         volume: "aws-iam-token",

@@ -201,6 +201,8 @@ pub(crate) struct Config {
     pub(crate) webhook_region: Option<String>,
     /// The pod identity webhook's `--annotation-prefix`.
     pub(crate) webhook_prefix: String,
+    /// The pod identity webhook's `--token-audience`.
+    pub(crate) webhook_audience: String,
     /// The sidecar injectors, by webhook configuration name.
     pub(crate) sidecar_injectors: BTreeMap<String, Injector>,
     /// The users images run as (root when absent).
@@ -228,6 +230,7 @@ impl Config {
             pod_identity_associations: BTreeMap::new(),
             webhook_region: None,
             webhook_prefix: "eks.amazonaws.com".to_owned(),
+            webhook_audience: "sts.amazonaws.com".to_owned(),
             sidecar_injectors: BTreeMap::new(),
             image_users: HashMap::new(),
             grants: Vec::new(),

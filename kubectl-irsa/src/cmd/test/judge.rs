@@ -8,7 +8,7 @@ use irsa_sts::{Claims, EndpointInputs, ExplainContext, RoleArn, StsEndpoint, Sts
 
 use super::Watched;
 use super::wait::Ending;
-use crate::binding::Binding;
+use crate::binding::{Binding, Keys};
 use crate::cli::TestArgs;
 use crate::kube_api::Cluster;
 use crate::test_pod::{self, Credentials, outcome};
@@ -20,6 +20,8 @@ pub struct Context<'a> {
     pub args: &'a TestArgs,
     pub role: &'a RoleArn,
     pub binding: &'a Binding,
+    /// The annotation keys, under the webhook's prefix.
+    pub keys: &'a Keys,
     /// The pod as admitted (with the webhook's additions).
     pub pod: &'a Pod,
     pub credentials: Credentials,
@@ -51,7 +53,7 @@ pub async fn verdict(context: &Context<'_>, watched: Watched) -> (bool, String) 
     let failure = match watched {
         Watched::NotInjected => format!(
             "the pod identity webhook did not inject AWS_WEB_IDENTITY_TOKEN_FILE into pod/{name}: check that it runs (kubectl get mutatingwebhookconfigurations) and watches the {} annotations, or run with --inject to add the token volume and env yourself",
-            context.args.prefix.annotation_prefix
+            context.keys.prefix()
         ),
         Watched::Ended(Ending::Finished {
             exit_code,

@@ -24,7 +24,8 @@ use wait::Ending;
 
 pub async fn run(args: &TestArgs, out: Output) -> Result<ExitCode> {
     let cluster = Cluster::connect(&args.kube.options()).await?;
-    let (binding, role) = bound_role(&cluster, args).await?;
+    let (keys, _) = super::keys::resolve(&cluster, &args.prefix, out).await;
+    let (binding, role) = bound_role(&cluster, args, &keys).await?;
     let pod = prepare(&cluster, args, &role, &binding).await?;
     let created = cluster.create(&pod, DryRun::None).await.map_err(refused)?;
     let name = created.metadata.name.clone().unwrap_or_default();
@@ -47,6 +48,7 @@ pub async fn run(args: &TestArgs, out: Output) -> Result<ExitCode> {
         args,
         role: &role,
         binding: &binding,
+        keys: &keys,
         pod: &created,
         credentials,
     };
@@ -60,14 +62,13 @@ pub async fn run(args: &TestArgs, out: Output) -> Result<ExitCode> {
 }
 
 /// The ServiceAccount's binding and its role.
-async fn bound_role(cluster: &Cluster, args: &TestArgs) -> Result<(Binding, RoleArn)> {
+async fn bound_role(cluster: &Cluster, args: &TestArgs, keys: &Keys) -> Result<(Binding, RoleArn)> {
     let what = format!("serviceaccount {}/{}", cluster.namespace, args.name);
-    let keys = Keys::new(&args.prefix.annotation_prefix);
     let account = cluster
         .service_account(&args.name)
         .await?
         .ok_or_else(|| Error::Cluster(format!("{what} not found")))?;
-    let binding = Binding::of(&account, &keys);
+    let binding = Binding::of(&account, keys);
     let Some(role) = binding.role() else {
         return Err(Error::Usage(format!(
             "{what} has no {} annotation: bind it first (kubectl irsa bind {} -n {} --role-arn ARN)",

@@ -1,12 +1,14 @@
 //! `kubectl irsa inject`: manifests in, the same manifests out on stdout with what the pod
 //! identity webhook would add to their pods.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
 use irsa_sts::RoleArn;
+
+mod roles;
 
 use super::input::read_manifests;
 use crate::binding::{Binding, Keys};
@@ -14,9 +16,9 @@ use crate::cli::InjectArgs;
 use crate::error::{Error, Result};
 use crate::injection::sidecar::{self, Sidecar};
 use crate::injection::{self, Injection};
-use crate::kube_api::{Cluster, ConnectOptions};
 use crate::manifests::{self, PodSite, Visit};
 use crate::output::Output;
+use roles::Roles;
 
 pub async fn run(args: &InjectArgs, out: Output) -> Result<ExitCode> {
     check_serve(args)?;
@@ -27,8 +29,7 @@ pub async fn run(args: &InjectArgs, out: Output) -> Result<ExitCode> {
     let options = args.kube.options();
     // Objects without a namespace go where `kubectl apply -f` would put them.
     let default_namespace = options.namespace_offline();
-    let mut roles = Roles::new(args, options, &default_namespace)?;
-    let keys = Keys::new(&args.prefix.annotation_prefix);
+    let mut roles = Roles::new(args, options, &default_namespace, out)?;
     let mut notes = Vec::new();
     let mut helper_namespaces = BTreeSet::new();
     for document in &mut documents {
@@ -44,9 +45,9 @@ pub async fn run(args: &InjectArgs, out: Output) -> Result<ExitCode> {
                 .namespace
                 .clone()
                 .unwrap_or_else(|| default_namespace.clone());
-            let binding = roles
-                .binding(&keys, &namespace, &site.service_account)
-                .await?;
+            let binding = roles.binding(&namespace, &site.service_account).await?;
+            // Known once the cluster was asked, for the first pod that needed it.
+            let keys = roles.keys().clone();
             let Some(role) = binding.role() else {
                 notes.push(format!(
                     "{}: serviceaccount {namespace}/{} has no {} annotation, left as it is",
@@ -56,7 +57,8 @@ pub async fn run(args: &InjectArgs, out: Output) -> Result<ExitCode> {
                 ));
                 continue;
             };
-            notes.extend(inject_site(site, args, &keys, &binding, role?));
+            let region = args.region.clone().or_else(|| roles.webhook_region());
+            notes.extend(inject_site(site, args, &keys, &binding, role?, region));
             if args.credential_process {
                 helper_namespaces.insert(namespace);
             }
@@ -99,6 +101,7 @@ fn inject_site(
     keys: &Keys,
     binding: &Binding,
     role: RoleArn,
+    region: Option<String>,
 ) -> Vec<String> {
     // The pod's own token-expiration annotation wins over the ServiceAccount's (handler.go's
     // parsePodAnnotations), raised to the webhook's floor; one that is not a number is ignored.
@@ -115,7 +118,7 @@ fn inject_site(
         audience: binding.audience.clone(),
         expiration_seconds: expiration,
         sts_regional_endpoints: binding.sts_regional_endpoints,
-        region: args.region.clone(),
+        region,
         credential_process: args.credential_process,
         serve: args.serve.as_ref().map(|image| Sidecar {
             image: image.clone(),
@@ -175,83 +178,5 @@ fn add_helper_config_maps(
                 "data": { "config": injection::helper_config(&args.helper_path) },
             }));
         }
-    }
-}
-
-/// Where each pod's binding comes from.
-enum Roles {
-    /// `--role-arn`: the same role for every pod.
-    Fixed(RoleArn),
-    /// ServiceAccount manifests: (namespace, name) -> annotations.
-    Files(HashMap<(String, String), BTreeMap<String, String>>),
-    /// The cluster's ServiceAccounts.
-    Cluster(Box<Lookup>),
-}
-
-/// The cluster, connected on first use; answers cached per ServiceAccount.
-struct Lookup {
-    options: ConnectOptions,
-    cluster: Option<Cluster>,
-    seen: HashMap<(String, String), BTreeMap<String, String>>,
-}
-
-impl Roles {
-    fn new(args: &InjectArgs, options: ConnectOptions, default_namespace: &str) -> Result<Self> {
-        if let Some(role) = &args.role_arn {
-            return Ok(Roles::Fixed(role.clone()));
-        }
-        if args.service_account_files.is_empty() {
-            return Ok(Roles::Cluster(Box::new(Lookup {
-                options,
-                cluster: None,
-                seen: HashMap::new(),
-            })));
-        }
-        let mut accounts = HashMap::new();
-        for path in &args.service_account_files {
-            for document in read_manifests("--service-account-file", path)? {
-                if document["kind"] != "ServiceAccount" {
-                    continue;
-                }
-                let metadata = &document["metadata"];
-                let namespace = metadata["namespace"].as_str().unwrap_or(default_namespace);
-                let name = metadata["name"].as_str().unwrap_or_default();
-                let annotations =
-                    serde_json::from_value(metadata["annotations"].clone()).unwrap_or_default();
-                accounts.insert((namespace.to_string(), name.to_string()), annotations);
-            }
-        }
-        Ok(Roles::Files(accounts))
-    }
-
-    /// The binding of the ServiceAccount `namespace/name`, as its annotations say.
-    async fn binding(&mut self, keys: &Keys, namespace: &str, name: &str) -> Result<Binding> {
-        let key = (namespace.to_string(), name.to_string());
-        let annotations = match self {
-            Roles::Fixed(role) => {
-                let mut binding = Binding::read(&BTreeMap::new(), keys);
-                binding.role_arn = Some(role.to_string());
-                return Ok(binding);
-            }
-            Roles::Files(accounts) => accounts.get(&key).cloned().unwrap_or_default(),
-            Roles::Cluster(lookup) => match lookup.seen.get(&key) {
-                Some(annotations) => annotations.clone(),
-                None => {
-                    let cluster = match &mut lookup.cluster {
-                        Some(cluster) => cluster,
-                        empty => empty.insert(Cluster::connect(&lookup.options).await?),
-                    };
-                    let annotations = cluster
-                        .in_namespace(namespace)
-                        .service_account(name)
-                        .await?
-                        .and_then(|account| account.metadata.annotations)
-                        .unwrap_or_default();
-                    lookup.seen.insert(key, annotations.clone());
-                    annotations
-                }
-            },
-        };
-        Ok(Binding::read(&annotations, keys))
     }
 }

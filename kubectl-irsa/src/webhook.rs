@@ -1,0 +1,215 @@
+//! The pod identity webhook as the cluster runs it: its MutatingWebhookConfiguration, and the
+//! flags that change what it injects, read from its Deployment's command where the user may
+//! read it (a webhook run in the cluster, as its `deploy/` manifests and OpenShift's cloud
+//! credential operator run it; on EKS it runs in the control plane). main.go of
+//! aws/amazon-eks-pod-identity-webhook defines the flags; the plugin's annotation prefix and
+//! default audience must be the webhook's, or bind writes annotations it never reads. Pure.
+
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+use k8s_openapi::api::apps::v1::Deployment;
+
+use crate::binding::{DEFAULT_AUDIENCE, DEFAULT_PREFIX, Keys};
+
+/// A MutatingWebhookConfiguration of the pod identity webhook.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Webhook {
+    /// The configuration's name.
+    pub config: String,
+    /// `namespace/name` of the service it calls; `None` when it calls a URL (as on EKS).
+    pub service: Option<String>,
+}
+
+impl Webhook {
+    /// The first configuration with a webhook named under `amazonaws.com`, or named
+    /// `pod-identity-webhook`.
+    pub fn find(configs: &[MutatingWebhookConfiguration]) -> Option<Webhook> {
+        configs.iter().find_map(|config| {
+            let name = config.metadata.name.clone().unwrap_or_default();
+            let webhook = config.webhooks.iter().flatten().find(|w| {
+                w.name.contains("amazonaws.com") || name.contains("pod-identity-webhook")
+            })?;
+            let service = webhook
+                .client_config
+                .service
+                .as_ref()
+                .map(|s| format!("{}/{}", s.namespace, s.name));
+            Some(Webhook {
+                config: name,
+                service,
+            })
+        })
+    }
+
+    /// The namespace and name of the Deployment that serves it: named as its service, as in
+    /// the webhook's `deploy/` and on OpenShift. `None` when it runs outside the cluster.
+    pub fn deployment(&self) -> Option<(&str, &str)> {
+        self.service.as_deref()?.split_once('/')
+    }
+}
+
+/// The flags that change what the webhook injects, as its Deployment passes them; `None` is
+/// the webhook's default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WebhookFlags {
+    /// `--annotation-prefix` (default `eks.amazonaws.com`).
+    pub annotation_prefix: Option<String>,
+    /// `--token-audience` (default `sts.amazonaws.com`).
+    pub token_audience: Option<String>,
+    /// `--aws-default-region` (default: none, no region env).
+    pub region: Option<String>,
+    /// `--sts-regional-endpoint` (default false).
+    pub sts_regional_endpoint: Option<String>,
+}
+
+impl WebhookFlags {
+    /// Reads the flags from a container's command and args (`--flag=value` or `--flag value`,
+    /// as Go's flag package takes them; a bool flag alone is true).
+    pub fn parse(words: &[String]) -> WebhookFlags {
+        let mut flags = WebhookFlags::default();
+        let mut words = words.iter().peekable();
+        while let Some(word) = words.next() {
+            let Some(flag) = word.strip_prefix("--").or_else(|| word.strip_prefix('-')) else {
+                continue;
+            };
+            let (name, value) = match flag.split_once('=') {
+                Some((name, value)) => (name, Some(value.to_string())),
+                None if flag == "sts-regional-endpoint" => (flag, Some("true".to_string())),
+                None => (flag, words.next_if(|w| !w.starts_with('-')).cloned()),
+            };
+            let slot = match name {
+                "annotation-prefix" => &mut flags.annotation_prefix,
+                "token-audience" => &mut flags.token_audience,
+                "aws-default-region" => &mut flags.region,
+                "sts-regional-endpoint" => &mut flags.sts_regional_endpoint,
+                _ => continue,
+            };
+            *slot = value;
+        }
+        flags
+    }
+
+    /// The flags of a Deployment's first container (the webhook's own).
+    pub fn of_deployment(deployment: Deployment) -> Option<WebhookFlags> {
+        let container = deployment
+            .spec?
+            .template
+            .spec?
+            .containers
+            .into_iter()
+            .next()?;
+        let words: Vec<String> = container
+            .command
+            .into_iter()
+            .flatten()
+            .chain(container.args.into_iter().flatten())
+            .collect();
+        Some(WebhookFlags::parse(&words))
+    }
+
+    /// The prefix the webhook watches.
+    pub fn prefix(&self) -> &str {
+        self.annotation_prefix.as_deref().unwrap_or(DEFAULT_PREFIX)
+    }
+
+    /// The audience of tokens for ServiceAccounts without an audience annotation.
+    pub fn audience(&self) -> &str {
+        self.token_audience.as_deref().unwrap_or(DEFAULT_AUDIENCE)
+    }
+
+    /// The annotation keys and defaults of a webhook run with these flags.
+    pub fn keys(&self) -> Keys {
+        Keys::new(self.prefix()).with_default_audience(self.audience())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn flags_are_read_in_every_form_go_takes() {
+        let flags = WebhookFlags::parse(&words(
+            "/webhook --in-cluster=false --annotation-prefix=sts.amazonaws.com -token-audience sts.example.com --aws-default-region eu-west-1 --sts-regional-endpoint --logtostderr",
+        ));
+        assert_eq!(
+            flags,
+            WebhookFlags {
+                annotation_prefix: Some("sts.amazonaws.com".into()),
+                token_audience: Some("sts.example.com".into()),
+                region: Some("eu-west-1".into()),
+                sts_regional_endpoint: Some("true".into()),
+            }
+        );
+        let defaults = WebhookFlags::parse(&words("/webhook --port=443"));
+        assert_eq!(defaults, WebhookFlags::default());
+        assert_eq!(
+            (defaults.prefix(), defaults.audience()),
+            ("eks.amazonaws.com", "sts.amazonaws.com")
+        );
+        let keys = flags.keys();
+        assert_eq!(keys.role_arn(), "sts.amazonaws.com/role-arn");
+        assert_eq!(keys.default_audience(), "sts.example.com");
+    }
+
+    #[test]
+    fn the_deployments_command_and_args_are_read() {
+        // OpenShift's cloud credential operator passes them as args, deploy/ as the command.
+        let deployment: Deployment = serde_json::from_value(json!({
+            "metadata": {"name": "pod-identity-webhook"},
+            "spec": {"selector": {}, "template": {"spec": {"containers": [{
+                "name": "pod-identity-webhook",
+                "command": ["/usr/bin/aws-pod-identity-webhook"],
+                "args": ["--annotation-prefix=eks.amazonaws.com", "--aws-default-region=us-east-1"],
+            }]}}},
+        }))
+        .unwrap();
+        let flags = WebhookFlags::of_deployment(deployment).unwrap();
+        assert_eq!(
+            flags.annotation_prefix.as_deref(),
+            Some("eks.amazonaws.com")
+        );
+        assert_eq!(flags.region.as_deref(), Some("us-east-1"));
+    }
+
+    #[test]
+    fn the_configuration_is_found_with_its_service() {
+        let config = |name: &str, hook: &str, client: serde_json::Value| {
+            serde_json::from_value::<MutatingWebhookConfiguration>(json!({
+                "metadata": {"name": name},
+                "webhooks": [{"name": hook, "clientConfig": client, "sideEffects": "None", "admissionReviewVersions": ["v1"]}],
+            }))
+            .unwrap()
+        };
+        let istio = config(
+            "istio-sidecar-injector",
+            "sidecar-injector.istio.io",
+            json!({"url": "https://i"}),
+        );
+        let eks = config(
+            "pod-identity-webhook",
+            "iam-for-pods.amazonaws.com",
+            json!({"url": "https://x"}),
+        );
+        let own = config(
+            "irsa",
+            "pod-identity-webhook.amazonaws.com",
+            json!({"service": {"namespace": "identity", "name": "pod-identity-webhook"}}),
+        );
+        let found = Webhook::find(&[istio.clone(), eks]).unwrap();
+        assert_eq!(
+            (found.config.as_str(), found.deployment()),
+            ("pod-identity-webhook", None)
+        );
+        let found = Webhook::find(&[istio.clone(), own]).unwrap();
+        assert_eq!(
+            found.deployment(),
+            Some(("identity", "pod-identity-webhook"))
+        );
+        assert_eq!(Webhook::find(&[istio]), None);
+    }
+}
