@@ -78,6 +78,33 @@ fn boto3_uses_the_container_credentials_endpoint() {
     assert_eq!(identity["key"], server.credentials().json()["AccessKeyId"]);
 }
 
+/// SDKs from before the token file (late 2023) read the token's value instead, as
+/// `export AWS_CONTAINER_AUTHORIZATION_TOKEN="$(cat FILE)"` gives it: botocore has since 1.5.27.
+#[test]
+fn boto3_takes_the_token_value_as_older_sdks_do() {
+    let moto = Moto::start();
+    let pod = Pod::new(&moto.url());
+    let server = serving(&pod, &[]);
+    let env = [
+        (
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI".to_string(),
+            server.url().to_string(),
+        ),
+        (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN".to_string(),
+            server.auth_token(),
+        ),
+    ];
+    let script = "import boto3, json; s = boto3.session.Session(); \
+        print(json.dumps(dict(s.client('sts').get_caller_identity(), \
+        method=s.get_credentials().method)))";
+    let mut python = client(venv_bin("python"), &pod, &moto, &env);
+    python.args(["-c", script]);
+    let identity = caller_identity(python);
+    assert_assumed_cart(&identity);
+    assert_eq!(identity["method"], "container-role");
+}
+
 #[test]
 fn the_rust_sdk_uses_the_container_credentials_endpoint() {
     let moto = Moto::start();

@@ -33,6 +33,18 @@ pub fn check_service_account(name: &str) -> Result<(), NameError> {
     }
 }
 
+/// A Secret name: a DNS-1123 subdomain (a clap `value_parser`).
+pub fn secret(name: &str) -> Result<String, NameError> {
+    let valid = !name.is_empty() && name.len() <= 253 && name.split('.').all(is_dns1123_label);
+    if valid {
+        Ok(name.to_string())
+    } else {
+        Err(NameError(format!(
+            "invalid Secret name {name:?}: use at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+        )))
+    }
+}
+
 fn is_dns1123_label(label: &str) -> bool {
     let bytes = label.as_bytes();
     let alphanumeric = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();

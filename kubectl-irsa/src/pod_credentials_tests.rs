@@ -87,15 +87,19 @@ fn init_containers_and_windows_paths_count() {
 
 #[test]
 fn inject_serve_is_the_sidecar_layout() {
-    let sidecar = Sidecar {
-        image: "irsa:1".into(),
-        port: 9911,
-    };
-    let served = injected(json!([{"name": "app"}, {"name": "worker"}]), Some(sidecar));
-    assert_eq!(
-        source(&served),
-        Source::Sidecar(web_identity(sidecar::NAME, "sts.amazonaws.com"))
-    );
+    // With the token file, or with its value from a Secret.
+    for token_secret in [None, Some("cart-serve-token".to_string())] {
+        let sidecar = Sidecar {
+            image: "irsa:1".into(),
+            port: 9911,
+            token_secret,
+        };
+        let served = injected(json!([{"name": "app"}, {"name": "worker"}]), Some(sidecar));
+        assert_eq!(
+            source(&served),
+            Source::Sidecar(web_identity(sidecar::NAME, "sts.amazonaws.com"))
+        );
+    }
 }
 
 #[test]

@@ -4,11 +4,12 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Cluster, ROLE, Run, env};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tests::FakeSts;
 
 const IMAGE: &str = "registry.example.com/irsa-credential-process:0.1.0";
@@ -192,40 +193,37 @@ fn bad_serve_flags_are_refused() {
         "{}",
         both.stderr
     );
+    let secret = ["--serve-token-secret", "Bad_Name"];
+    inject(
+        &cluster,
+        &[&["--serve", IMAGE][..], &secret].concat(),
+        DEPLOYMENT,
+    )
+    .fails(2, "invalid Secret name \"Bad_Name\"");
+    let alone = inject(&cluster, &["--serve-token-secret", "token"], DEPLOYMENT);
+    assert_eq!(alone.code, 2, "{}", alone.stderr);
+    assert!(alone.stderr.contains("--serve <IMAGE>"), "{}", alone.stderr);
 }
 
-/// The sidecar's command and startupProbe, run here as written in the manifest (paths moved
-/// into a temporary directory), then the app's env used to fetch the credentials.
-#[test]
-fn the_sidecar_command_serves_what_the_app_env_asks_for() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
-    let cluster = Cluster::start();
-    let run = inject(
-        &cluster,
-        &["--serve", IMAGE, "--serve-port", &port],
-        DEPLOYMENT,
-    );
-    let spec = pod_spec(&run.ok().stdout);
-    let sidecar = &spec["initContainers"][0];
-    let app = &spec["containers"][0];
+/// A free port on 127.0.0.1.
+fn free_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port().to_string()
+}
 
-    let dir = tempfile::tempdir().unwrap();
-    let moved = |text: String| {
-        text.replace("/var/run/irsa", dir.path().to_str().unwrap())
-            .replace("/irsa-credential-process", helper().to_str().unwrap())
-    };
-    let token = dir.path().join("token");
-    std::fs::write(
-        &token,
-        "header.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6c2hvcDpjYXJ0In0.sig",
-    )
-    .unwrap();
-    let sts = FakeSts::start(vec![]);
+/// A manifest's path as it is in the temporary directory that stands for the pod.
+fn moved(dir: &Path, text: &str) -> String {
+    text.replace("/var/run/irsa", dir.to_str().unwrap())
+        .replace("/irsa-credential-process", helper().to_str().unwrap())
+}
+
+/// Runs the sidecar's command here as written in the manifest (paths moved into `dir`), with
+/// the ServiceAccount token the kubelet would project and `sts` as STS, until its own
+/// startupProbe passes (which fails before).
+fn run_sidecar(sidecar: &Value, dir: &Path, sts: &FakeSts) -> KillOnDrop {
+    let token = dir.join("token");
+    let jwt = "header.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6c2hvcDpjYXJ0In0.sig";
+    std::fs::write(&token, jwt).unwrap();
     let sidecar_env = |command: &mut Command| {
         command
             .env_clear()
@@ -235,10 +233,9 @@ fn the_sidecar_command_serves_what_the_app_env_asks_for() {
             .env("AWS_REGION", "us-west-2")
             .env("HOSTNAME", "cart-7d9f-abcde");
     };
-
     let probe_argv: Vec<String> = strings(&sidecar["startupProbe"]["exec"]["command"])
-        .into_iter()
-        .map(moved)
+        .iter()
+        .map(|word| moved(dir, word))
         .collect();
     let probe = || {
         let mut command = Command::new(&probe_argv[0]);
@@ -247,15 +244,16 @@ fn the_sidecar_command_serves_what_the_app_env_asks_for() {
         command.output().unwrap()
     };
     let before = probe();
-    assert!(
-        !before.status.success(),
-        "not ready before the sidecar runs"
-    );
+    assert!(!before.status.success(), "ready before the sidecar runs");
     assert!(String::from_utf8_lossy(&before.stderr).contains("not ready"));
 
     let mut server = Command::new(helper());
     server
-        .args(strings(&sidecar["args"]).into_iter().map(moved))
+        .args(
+            strings(&sidecar["args"])
+                .iter()
+                .map(|word| moved(dir, word)),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     sidecar_env(&mut server);
@@ -269,9 +267,31 @@ fn the_sidecar_command_serves_what_the_app_env_asks_for() {
         assert!(server.0.try_wait().unwrap().is_none(), "the sidecar exited");
         std::thread::sleep(Duration::from_millis(100));
     }
+    server
+}
+
+/// The sidecar's command and startupProbe, run here as written in the manifest, then the
+/// app's env used to fetch the credentials.
+#[test]
+fn the_sidecar_command_serves_what_the_app_env_asks_for() {
+    let port = free_port();
+    let cluster = Cluster::start();
+    let run = inject(
+        &cluster,
+        &["--serve", IMAGE, "--serve-port", &port],
+        DEPLOYMENT,
+    );
+    let spec = pod_spec(&run.ok().stdout);
+    let app = &spec["containers"][0];
+    let dir = tempfile::tempdir().unwrap();
+    let sts = FakeSts::start(vec![]);
+    let _server = run_sidecar(&spec["initContainers"][0], dir.path(), &sts);
 
     let url = env(app, "AWS_CONTAINER_CREDENTIALS_FULL_URI").unwrap();
-    let token_file = moved(env(app, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE").unwrap());
+    let token_file = moved(
+        dir.path(),
+        &env(app, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE").unwrap(),
+    );
     let auth = std::fs::read_to_string(token_file).unwrap();
     let mut response = ureq::get(&url)
         .header("Authorization", auth.trim())
@@ -280,7 +300,74 @@ fn the_sidecar_command_serves_what_the_app_env_asks_for() {
     let body: Value = serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(body["AccessKeyId"], sts.issued()[0].access_key_id.as_str());
     assert_eq!(sts.requests()[0].role_arn, ROLE);
-    let _ = server.0.kill();
+}
+
+/// With --serve-token-secret the app gets the token's value, which SDKs from before the token
+/// file (late 2023) read: botocore, from the test venv, takes it with the endpoint alone.
+#[test]
+fn a_token_secret_reaches_sdks_that_read_only_the_value() {
+    let port = free_port();
+    let cluster = Cluster::start();
+    let secret = ["--serve-token-secret", "cart-serve-token"];
+    let args = [&["--serve", IMAGE, "--serve-port", &port][..], &secret].concat();
+    let run = inject(&cluster, &args, DEPLOYMENT);
+    let yaml = run.ok().stdout.clone();
+    common::kubernetes_validate(&[serde_norway::from_str(&yaml).unwrap()]);
+    let spec = pod_spec(&yaml);
+    let url = format!("http://127.0.0.1:{port}/v1/credentials");
+    let secret_ref = json!({"secretKeyRef": {"name": "cart-serve-token", "key": "token"}});
+    // Only the value: SDKs differ on which of the value and the file wins.
+    assert_eq!(
+        spec["containers"][0],
+        json!({"name": "app", "image": "app",
+        "securityContext": {"runAsUser": 1000, "runAsGroup": 3000},
+        "env": [
+            {"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": url},
+            {"name": "AWS_CONTAINER_AUTHORIZATION_TOKEN", "valueFrom": secret_ref},
+        ]})
+    );
+    assert_eq!(
+        spec["volumes"][1],
+        json!({"name": "irsa-serve", "secret": {"secretName": "cart-serve-token",
+            "items": [{"key": "token", "path": "auth-token"}]}})
+    );
+
+    // The kubelet mounts the Secret's token where serve's --auth-token-file points.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("auth-token"), "0123456789abcdef").unwrap();
+    let sts = FakeSts::start(vec![]);
+    let _server = run_sidecar(&spec["initContainers"][0], dir.path(), &sts);
+    let script = "import botocore.session, json; \
+        c = botocore.session.get_session().get_credentials(); \
+        print(json.dumps(dict(method=c.method, key=c.get_frozen_credentials().access_key)))";
+    let boto = |token: &str| {
+        Command::new(tests::venv_bin("python"))
+            .args(["-c", script])
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.path().join("no-credentials"),
+            )
+            .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &url)
+            .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)
+            .output()
+            .unwrap()
+    };
+    let output = boto("0123456789abcdef");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let key = sts.issued()[0].access_key_id.clone();
+    assert_eq!(seen, json!({"method": "container-role", "key": key}));
+    assert!(
+        !boto("another-token").status.success(),
+        "a wrong token is refused"
+    );
 }
 
 fn helper() -> std::path::PathBuf {

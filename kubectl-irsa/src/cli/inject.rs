@@ -44,6 +44,12 @@ pub struct InjectArgs {
     #[arg(long, default_value_t = 9121, value_name = "PORT", requires = "serve")]
     pub serve_port: u16,
 
+    /// Take the Authorization token from key `token` of this Secret (in the pod's namespace)
+    /// and give it to the app as AWS_CONTAINER_AUTHORIZATION_TOKEN, which every SDK with
+    /// container credentials reads (those before late 2023 read no token file).
+    #[arg(long, value_name = "SECRET", requires = "serve", value_parser = crate::names::secret)]
+    pub serve_token_secret: Option<String>,
+
     /// Where the image has irsa-credential-process.
     #[arg(
         long,

@@ -53,6 +53,7 @@ fn injected(role: &str, audience: &str, serve: bool) -> Value {
         serve: serve.then(|| Sidecar {
             image: "irsa:1".into(),
             port: 9911,
+            token_secret: None,
         }),
     };
     injection::inject(&mut spec, &injection, &["istio-proxy".to_string()]);

@@ -18,11 +18,40 @@ pub const AUTH_TOKEN_FILE: &str = "/var/run/irsa/auth-token";
 /// ENTRYPOINT).
 pub const HELPER_IN_IMAGE: &str = "/irsa-credential-process";
 
-/// Which image runs `serve`, and on which loopback port.
+/// The key of the token in a `--serve-token-secret` Secret.
+pub const SECRET_KEY: &str = "token";
+
+/// Which image runs `serve`, on which loopback port, and where the Authorization token comes
+/// from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sidecar {
     pub image: String,
     pub port: u16,
+    /// A Secret holding the token: the sidecar reads it from the Secret's volume and the app
+    /// gets it as AWS_CONTAINER_AUTHORIZATION_TOKEN. `None`: the sidecar makes one in an
+    /// in-memory volume the app reads through AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
+    pub token_secret: Option<String>,
+}
+
+/// The volume holding the token file.
+fn token_volume(sidecar: &Sidecar) -> Value {
+    match &sidecar.token_secret {
+        // Mounted where serve's --auth-token-file points; serve uses the token it finds there.
+        Some(secret) => json!({ "name": VOLUME, "secret": {
+            "secretName": secret,
+            "items": [{ "key": SECRET_KEY, "path": "auth-token" }],
+        }}),
+        None => json!({ "name": VOLUME, "emptyDir": { "medium": "Memory", "sizeLimit": "1Mi" } }),
+    }
+}
+
+/// The sidecar's mount of the token volume: a Secret's is read-only.
+fn mount(sidecar: &Sidecar) -> Value {
+    let mut mount = json!({ "name": VOLUME, "mountPath": MOUNT_PATH });
+    if sidecar.token_secret.is_some() {
+        mount["readOnly"] = json!(true);
+    }
+    mount
 }
 
 /// Adds the volume and the sidecar (first among the init containers, so that the other init
@@ -30,9 +59,7 @@ pub struct Sidecar {
 pub fn add<'a>(spec: &'a mut Map<String, Value>, sidecar: &Sidecar) -> &'a mut Value {
     let volumes = array(spec.entry("volumes").or_insert_with(|| json!([])));
     if !volumes.iter().any(|v| v["name"] == VOLUME) {
-        volumes.push(
-            json!({ "name": VOLUME, "emptyDir": { "medium": "Memory", "sizeLimit": "1Mi" } }),
-        );
+        volumes.push(token_volume(sidecar));
     }
     // The token file is 0600: the sidecar runs as the app's user to let the app read it.
     let app_user = spec
@@ -71,7 +98,7 @@ pub fn add<'a>(spec: &'a mut Map<String, Value>, sidecar: &Sidecar) -> &'a mut V
                     ]}, "periodSeconds": 1, "failureThreshold": 60 },
                     "resources": { "requests": { "cpu": "10m", "memory": "16Mi" }, "limits": { "memory": "64Mi" } },
                     "securityContext": security,
-                    "volumeMounts": [{ "name": VOLUME, "mountPath": MOUNT_PATH }],
+                    "volumeMounts": [mount(sidecar)],
                 }),
             );
             0
@@ -99,9 +126,10 @@ pub fn app_container_names(spec: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Points an app container at the sidecar: the endpoint, the token file, the volume read-only.
-/// The web-identity env and token mount an earlier `inject` gave it are taken away: the app
-/// would use them before the endpoint.
+/// Points an app container at the sidecar: the endpoint, and the token file with the volume
+/// read-only (or, from a Secret, the token's value alone: SDKs differ on which of the two
+/// wins, so only one is set). The web-identity env and token mount an earlier `inject` gave
+/// it are taken away: the app would use them before the endpoint.
 pub fn point_at(container: &mut Value, sidecar: &Sidecar) {
     let Some(container) = container.as_object_mut() else {
         return;
@@ -115,21 +143,27 @@ pub fn point_at(container: &mut Value, sidecar: &Sidecar) {
     {
         mounts.retain(|m| m["name"] != TOKEN_VOLUME);
     }
+    let url = format!("http://127.0.0.1:{}/v1/credentials", sidecar.port);
+    let token = match &sidecar.token_secret {
+        Some(secret) => json!({ "name": "AWS_CONTAINER_AUTHORIZATION_TOKEN", "valueFrom": {
+            "secretKeyRef": { "name": secret, "key": SECRET_KEY },
+        }}),
+        None => {
+            json!({ "name": "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "value": AUTH_TOKEN_FILE })
+        }
+    };
     let env = [
-        (
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-            format!("http://127.0.0.1:{}/v1/credentials", sidecar.port),
-        ),
-        (
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-            AUTH_TOKEN_FILE.to_string(),
-        ),
+        json!({ "name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": url }),
+        token,
     ];
     let variables = array(container.entry("env").or_insert_with(|| json!([])));
-    for (name, value) in env {
-        if !variables.iter().any(|v| v["name"] == name) {
-            variables.push(json!({ "name": name, "value": value }));
+    for variable in env {
+        if !variables.iter().any(|v| v["name"] == variable["name"]) {
+            variables.push(variable);
         }
+    }
+    if sidecar.token_secret.is_some() {
+        return;
     }
     let mounts = array(container.entry("volumeMounts").or_insert_with(|| json!([])));
     if !mounts.iter().any(|m| m["mountPath"] == MOUNT_PATH) {

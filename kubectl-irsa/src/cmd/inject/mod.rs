@@ -123,6 +123,7 @@ fn inject_site(
         serve: args.serve.as_ref().map(|image| Sidecar {
             image: image.clone(),
             port: args.serve_port,
+            token_secret: args.serve_token_secret.clone(),
         }),
     };
     let skip_key = keys.skip_containers();
