@@ -7,11 +7,12 @@
 //! judging can say which link is broken; only failing to find the ServiceAccounts to look at
 //! is an error.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::ListParams;
 use serde_json::Value;
@@ -23,7 +24,7 @@ use crate::binding::{Binding, DEFAULT_PREFIX, Keys};
 use crate::identity::{self, IdentityOptions};
 use crate::kube_api::{CHUNK_SIZE, Cluster, DISCOVERY_PATH, JWKS_PATH, KubeError, Scope};
 use crate::oidc::{provider, tls};
-use crate::webhook::Webhook;
+use crate::webhook::{Webhook, WebhookFlags};
 
 /// How long to wait for the issuer host with --check-public.
 const PUBLIC_TIMEOUT: Duration = Duration::from_secs(15);
@@ -60,8 +61,9 @@ pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, Ku
     let (found, listed) = tokio::join!(cluster.pod_identity_webhook(), list(cluster, options));
     let keys = match (&options.prefix, &found.flags) {
         (Some(prefix), _) => Keys::new(prefix),
-        (None, Some(flags)) => flags.keys(),
-        (None, None) => Keys::new(DEFAULT_PREFIX),
+        (None, flags) => flags
+            .as_ref()
+            .map_or(Keys::new(DEFAULT_PREFIX), WebhookFlags::keys),
     };
     let mut accounts = accounts(listed?, cluster, &keys);
     let (probe_namespace, probe_name) = accounts
@@ -82,16 +84,7 @@ pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, Ku
         get_raw(cluster, DISCOVERY_PATH),
         get_raw(cluster, JWKS_PATH),
         webhook_ready(cluster, &webhook),
-        async {
-            if !any_found {
-                return Ok(Default::default());
-            }
-            let scope = cluster.scope(options.all_namespaces);
-            cluster
-                .pods_by_service_account(&scope, CHUNK_SIZE)
-                .await
-                .map_err(|e| brief(&e))
-        },
+        pods(cluster, options, any_found),
     );
     let mut wide = ClusterEvidence {
         discovery,
@@ -122,6 +115,22 @@ pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, Ku
         pods,
         trust_policy: options.trust_policy.clone(),
     })
+}
+
+/// The pods of the scope by ServiceAccount; none to list when no ServiceAccount was found.
+async fn pods(
+    cluster: &Cluster,
+    options: &Options,
+    any_found: bool,
+) -> Fetched<HashMap<(String, String), Vec<Pod>>> {
+    if !any_found {
+        return Ok(HashMap::new());
+    }
+    let scope = cluster.scope(options.all_namespaces);
+    cluster
+        .pods_by_service_account(&scope, CHUNK_SIZE)
+        .await
+        .map_err(|e| brief(&e))
 }
 
 /// What the command line names: the ServiceAccount (found or not), or every one in scope.

@@ -50,32 +50,7 @@ fn cluster_checks(cluster: &ClusterEvidence, issuer_url: Option<&str>, keys: &Ke
             issuer_url.unwrap_or("ISSUER"),
         ),
     ];
-    match (&cluster.public, issuer_url) {
-        (Public::NotAsked, _) => {}
-        (Public::NoIssuer, _) | (Public::Fetched { .. }, None) => checks.push(Check::fail(
-            "public",
-            "the cluster announces no issuer to fetch",
-            "fix the issuer check first",
-        )),
-        (
-            Public::Fetched {
-                discovery,
-                jwks,
-                thumbprint,
-                ..
-            },
-            Some(issuer_url),
-        ) => {
-            checks.push(issuer::check_public(
-                issuer_url,
-                cluster.jwks.as_deref().ok(),
-                document(discovery),
-                document(jwks),
-                cluster.token_kid().as_deref(),
-            ));
-            checks.push(issuer::check_thumbprint(thumbprint));
-        }
-    }
+    checks.extend(public_checks(cluster, issuer_url));
     checks.push(account::check_webhook(
         &cluster.webhook,
         cluster.webhook_ready.as_ref(),
@@ -91,6 +66,37 @@ fn cluster_checks(cluster: &ClusterEvidence, issuer_url: Option<&str>, keys: &Ke
         checks.push(webhook_flags::check(flags, service, keys.prefix()));
     }
     checks
+}
+
+/// Check 3, with --check-public: the issuer's documents as IAM fetches them, and the
+/// thumbprint of their host.
+fn public_checks(cluster: &ClusterEvidence, issuer_url: Option<&str>) -> Vec<Check> {
+    match (&cluster.public, issuer_url) {
+        (Public::NotAsked, _) => vec![],
+        (Public::NoIssuer, _) | (Public::Fetched { .. }, None) => vec![Check::fail(
+            "public",
+            "the cluster announces no issuer to fetch",
+            "fix the issuer check first",
+        )],
+        (
+            Public::Fetched {
+                discovery,
+                jwks,
+                thumbprint,
+                ..
+            },
+            Some(issuer_url),
+        ) => vec![
+            issuer::check_public(
+                issuer_url,
+                cluster.jwks.as_deref().ok(),
+                document(discovery),
+                document(jwks),
+                cluster.token_kid().as_deref(),
+            ),
+            issuer::check_thumbprint(thumbprint),
+        ],
+    }
 }
 
 /// Checks 4 to 7 for one ServiceAccount, and the live exchange with --assume.
