@@ -4,6 +4,12 @@
 
 mod common;
 // The other oidc tests, kept in files of their own (a test crate root resolves modules beside it).
+#[path = "oidc/apiserver_advice.rs"]
+mod apiserver_advice;
+#[path = "oidc/apiserver_config.rs"]
+mod apiserver_config;
+#[path = "oidc/distros.rs"]
+mod distros;
 #[path = "oidc/ec_keys.rs"]
 mod ec_keys;
 #[path = "oidc/issuer_host.rs"]

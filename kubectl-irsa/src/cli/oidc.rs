@@ -7,8 +7,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use irsa_sts::HumanDuration;
 
 use super::KubeFlags;
+use crate::kube_api::ConnectOptions;
 use crate::names::Issuer;
-use crate::oidc::apiserver::Flavor;
+use crate::oidc::apiserver::{Flavor, IssuerStage};
 use crate::oidc::keys::SigningAlgorithm;
 
 #[derive(Debug, Args)]
@@ -34,7 +35,8 @@ pub enum OidcCommand {
     Thumbprint(ThumbprintArgs),
     /// Print the AWS CLI command and Terraform resource that create the IAM OIDC provider.
     Provider(ProviderArgs),
-    /// Print the apiserver settings that make a cluster sign tokens for an issuer.
+    /// Print the apiserver settings that make a cluster sign tokens for an issuer, keeping the
+    /// keys, audiences and issuers it trusts today.
     ApiserverConfig(ApiserverConfigArgs),
     /// Generate a signing key pair (RSA, or ECDSA P-256/P-384) in the formats the apiserver
     /// flags take.
@@ -138,7 +140,8 @@ pub struct ApiserverConfigArgs {
     #[arg(long, value_name = "URL")]
     pub issuer: Issuer,
 
-    /// The directory with sa-signer.key and sa-signer.pub (`oidc keygen` writes them).
+    /// The directory with sa-signer.key and sa-signer.pub (`oidc keygen` writes them), as an
+    /// absolute path where the apiserver runs (for kind: on this machine).
     #[arg(long, value_name = "DIR")]
     pub key_dir: PathBuf,
 
@@ -149,16 +152,90 @@ pub struct ApiserverConfigArgs {
     /// Where the JWKS is under the issuer, as given to `oidc documents`.
     #[arg(long, default_value = "keys.json", value_name = "PATH")]
     pub jwks_path: String,
+
+    /// An issuer the apiserver has today, kept accepted (repeatable, in its order) [default:
+    /// the cluster's, from /.well-known/openid-configuration when it can be read, else the
+    /// distribution's: https://kubernetes.default.svc.cluster.local for kubeadm, k3s, rke2].
+    #[arg(long = "existing-issuer", value_name = "URL")]
+    pub existing_issuers: Vec<String>,
+
+    /// A --service-account-key-file the apiserver has today, kept (repeatable) [default: the
+    /// distribution's: kubeadm /etc/kubernetes/pki/sa.pub, k3s and rke2
+    /// /var/lib/rancher/{k3s,rke2}/server/tls/service.key].
+    #[arg(long = "existing-key-file", value_name = "PATH")]
+    pub existing_key_files: Vec<String>,
+
+    /// An --api-audiences value the apiserver has today, kept (repeatable) [default: its
+    /// issuers, which is kube-apiserver's own default; k3s and rke2 set
+    /// https://kubernetes.default.svc.cluster.local and k3s or rke2].
+    #[arg(long = "existing-audience", value_name = "AUDIENCE")]
+    pub existing_audiences: Vec<String>,
+
+    /// Where the new issuer goes among the existing ones [default: accept when the cluster
+    /// has another issuer, else sign].
+    #[arg(long, value_enum, value_name = "STAGE")]
+    pub issuer_stage: Option<IssuerStage>,
+
+    /// The kubeconfig to read the cluster's issuer with [default: KUBECONFIG (merged), else
+    /// ~/.kube/config].
+    #[arg(long, value_name = "PATH", help_heading = CLUSTER_FLAGS)]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use.
+    #[arg(long, value_name = "NAME", help_heading = CLUSTER_FLAGS)]
+    pub context: Option<String>,
+
+    /// How long to wait for the cluster's issuer, such as 10s [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = HumanDuration::positive, help_heading = CLUSTER_FLAGS)]
+    pub request_timeout: Option<HumanDuration>,
+}
+
+/// The heading of the flags that say which cluster to read (kubectl's names).
+const CLUSTER_FLAGS: &str = "Cluster flags (as kubectl's)";
+
+impl ApiserverConfigArgs {
+    /// What reading the cluster's issuer connects with.
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            request_timeout: self.request_timeout.map(HumanDuration::get),
+            ..ConnectOptions::default()
+        }
+    }
 }
 
 const APISERVER_CONFIG_EXAMPLES: &str = "\
 Examples:
-  # kube-apiserver flags
-  kubectl irsa oidc apiserver-config --issuer https://oidc.example.com --key-dir /etc/kubernetes/irsa
+  # kube-apiserver flags for a running cluster: its issuer is read from it, its key file kept
+  kubectl irsa oidc apiserver-config --issuer https://oidc.example.com --key-dir /etc/kubernetes/irsa --existing-key-file /etc/kubernetes/pki/sa.pub
+
+  # The three steps of moving a running k3s cluster to a new issuer (24 h apart)
+  kubectl irsa oidc apiserver-config --issuer https://oidc.example.com --key-dir /etc/rancher/irsa --flavor k3s
+  kubectl irsa oidc apiserver-config --issuer https://oidc.example.com --key-dir /etc/rancher/irsa --flavor k3s --issuer-stage sign
+  kubectl irsa oidc apiserver-config --issuer https://oidc.example.com --key-dir /etc/rancher/irsa --flavor k3s --issuer-stage only
 
   # A kind cluster config, then the cluster
   kubectl irsa oidc apiserver-config --issuer https://oidc.example.com --key-dir keys --flavor kind > kind.yaml
   kind create cluster --config kind.yaml";
+
+impl ValueEnum for IssuerStage {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[IssuerStage::Accept, IssuerStage::Sign, IssuerStage::Only]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            IssuerStage::Accept => PossibleValue::new("accept")
+                .help("The new issuer accepted after the existing ones, which still sign"),
+            IssuerStage::Sign => PossibleValue::new("sign")
+                .help("The new issuer first, so it signs; the existing ones still accepted"),
+            IssuerStage::Only => {
+                PossibleValue::new("only").help("The new issuer alone; the existing ones dropped")
+            }
+        })
+    }
+}
 
 #[derive(Debug, Args)]
 #[command(after_help = KEYGEN_EXAMPLES)]

@@ -70,17 +70,31 @@ impl ValueEnum for ReportFormat {
 
 impl ValueEnum for Flavor {
     fn value_variants<'a>() -> &'a [Self] {
-        &[Flavor::KubeApiserver, Flavor::Kind, Flavor::K3s]
+        &[
+            Flavor::KubeApiserver,
+            Flavor::Kubeadm,
+            Flavor::Kind,
+            Flavor::K3s,
+            Flavor::Rke2,
+        ]
     }
 
     fn to_possible_value(&self) -> Option<PossibleValue> {
         match self {
             Flavor::KubeApiserver => value("kube-apiserver", "kube-apiserver flags, one a line"),
+            Flavor::Kubeadm => value(
+                "kubeadm",
+                "A kubeadm ClusterConfiguration (v1beta4) snippet, for the kubeadm-config ConfigMap",
+            ),
             Flavor::Kind => value(
                 "kind",
                 "A kind cluster config, for `kind create cluster --config`",
             ),
             Flavor::K3s => value("k3s", "A `k3s server` command line"),
+            Flavor::Rke2 => value(
+                "rke2",
+                "An rke2 config drop-in, for /etc/rancher/rke2/config.yaml.d/",
+            ),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `kubectl irsa oidc ...`: the self-hosted issuer kit (documents, thumbprint, provider,
 //! apiserver-config, keygen).
 
+mod apiserver;
 mod files;
 mod keys;
 
@@ -23,7 +24,7 @@ pub async fn run(args: &OidcArgs, out: Output) -> Result<ExitCode> {
         OidcCommand::Documents(args) => documents(args, out).await,
         OidcCommand::Thumbprint(args) => thumbprint(args, out).await,
         OidcCommand::Provider(args) => provider(args, out).await,
-        OidcCommand::ApiserverConfig(args) => keys::apiserver_config(args, out),
+        OidcCommand::ApiserverConfig(args) => apiserver::apiserver_config(args, out).await,
         OidcCommand::Keygen(args) => keys::keygen(args, out),
     }
 }
