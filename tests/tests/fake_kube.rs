@@ -159,6 +159,24 @@ fn forbidden_patch_is_reported_like_rbac() {
     assert_eq!(patch.impersonate_groups, ["devs"]);
 }
 
+/// Discovery lists the algorithms of the published keys, sorted, as kube-apiserver's getAlgs
+/// does (pkg/serviceaccount/openidmetadata.go).
+#[test]
+fn discovery_lists_the_algorithms_of_the_keys() {
+    let cluster = Cluster::start();
+    let algorithms = |cluster: &Cluster| {
+        cluster.json("get --raw /.well-known/openid-configuration")
+            ["id_token_signing_alg_values_supported"]
+            .clone()
+    };
+    let rsa = cluster.fake.signing_jwk();
+    cluster.fake.use_ec_signing_key();
+    assert_eq!(algorithms(&cluster), serde_json::json!(["ES256"]));
+    cluster.fake.add_jwks_key(rsa.clone());
+    cluster.fake.add_jwks_key(rsa);
+    assert_eq!(algorithms(&cluster), serde_json::json!(["ES256", "RS256"]));
+}
+
 #[test]
 fn raw_oidc_documents() {
     use tests::fake_kube::DEFAULT_ISSUER;
@@ -170,8 +188,8 @@ fn raw_oidc_documents() {
         format!("{DEFAULT_ISSUER}/openid/v1/jwks")
     );
     assert_eq!(
-        discovery["id_token_signing_alg_values_supported"][0],
-        "RS256"
+        discovery["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256"])
     );
     assert_eq!(discovery["response_types_supported"][0], "id_token");
     assert_eq!(discovery["subject_types_supported"][0], "public");

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::objects::{decode_body, now, timestamp, uid};
 use super::resources::Resource;
 use super::router::{Req, Target};
-use super::state::{Shared, str_at};
+use super::state::{Config, Shared, str_at};
 use super::status::{ApiError, FieldError, Reply, bytes_response, json_response};
 use super::tokens;
 
@@ -17,8 +17,26 @@ pub(crate) fn openid_configuration(shared: &Shared) -> Reply {
         return Err(ApiError::no_route());
     }
     let announced = config.discovery_issuer.as_deref().unwrap_or(&config.issuer);
-    let document = tokens::discovery_document(announced, &config.jwks_uri());
+    // getAlgs (pkg/serviceaccount/openidmetadata.go): the algorithms of the published keys,
+    // sorted and without repeats.
+    let mut algorithms: Vec<Value> = published_keys(shared, &config)
+        .iter()
+        .map(|key| key["alg"].clone())
+        .collect();
+    algorithms.sort_by_key(|alg| alg.as_str().unwrap_or_default().to_owned());
+    algorithms.dedup();
+    let document = tokens::discovery_document(announced, &config.jwks_uri(), algorithms);
     Ok(json_response(200, &document))
+}
+
+/// The keys the apiserver verifies with, as its JWKS lists them.
+fn published_keys(shared: &Shared, config: &Config) -> Vec<Value> {
+    let mut keys = Vec::new();
+    if config.publish_signing_key {
+        keys.push(shared.signer.jwk());
+    }
+    keys.extend(config.extra_jwks_keys.iter().cloned());
+    keys
 }
 
 /// `GET /openid/v1/jwks`.
@@ -27,11 +45,7 @@ pub(crate) fn jwks(shared: &Shared) -> Reply {
     if !config.oidc_enabled {
         return Err(ApiError::no_route());
     }
-    let mut keys = Vec::new();
-    if config.publish_signing_key {
-        keys.push(shared.signer.jwk());
-    }
-    keys.extend(config.extra_jwks_keys.iter().cloned());
+    let keys = published_keys(shared, &config);
     let body = serde_json::to_vec(&json!({"keys": keys})).expect("serialize the JWKS");
     Ok(bytes_response(200, "application/jwk-set+json", body))
 }

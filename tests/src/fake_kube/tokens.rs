@@ -154,14 +154,14 @@ pub(crate) fn key_id(spki_der: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(spki_der))
 }
 
-/// The OIDC discovery document for `issuer`, whose keys are at `jwks_uri`.
-pub(crate) fn discovery_document(issuer: &str, jwks_uri: &str) -> Value {
+/// The OIDC discovery document for `issuer`, whose keys (of `algorithms`) are at `jwks_uri`.
+pub(crate) fn discovery_document(issuer: &str, jwks_uri: &str, algorithms: Vec<Value>) -> Value {
     json!({
         "issuer": issuer,
         "jwks_uri": jwks_uri,
         "response_types_supported": ["id_token"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": algorithms,
     })
 }
 
