@@ -16,12 +16,15 @@ pub const MIN_TOKEN_EXPIRATION: i64 = 600;
 /// The annotation prefix the webhook watches by default (its `--annotation-prefix`).
 pub const DEFAULT_PREFIX: &str = "eks.amazonaws.com";
 
-/// The annotation keys under one prefix (`eks.amazonaws.com` by default), and the audience
-/// the webhook gives ServiceAccounts without an audience annotation (its `--token-audience`).
+/// The annotation keys under one prefix (`eks.amazonaws.com` by default), and what the webhook
+/// gives ServiceAccounts without the other annotations (its `--token-audience`,
+/// `--sts-regional-endpoint` and `--token-expiration`; pkg/cache/cache.go `addSA`).
 #[derive(Clone, Debug)]
 pub struct Keys {
     prefix: String,
     default_audience: String,
+    default_regional_sts: bool,
+    default_expiration: i64,
 }
 
 impl Keys {
@@ -29,7 +32,17 @@ impl Keys {
         Keys {
             prefix: prefix.trim_end_matches('/').to_string(),
             default_audience: DEFAULT_AUDIENCE.to_string(),
+            default_regional_sts: false,
+            default_expiration: DEFAULT_TOKEN_EXPIRATION,
         }
+    }
+
+    /// The same keys, for a webhook run with `--sts-regional-endpoint` and `--token-expiration`
+    /// (raised to [`MIN_TOKEN_EXPIRATION`], as main.go does).
+    pub fn with_defaults(mut self, regional_sts: bool, expiration: i64) -> Self {
+        self.default_regional_sts = regional_sts;
+        self.default_expiration = expiration.max(MIN_TOKEN_EXPIRATION);
+        self
     }
 
     /// The same keys, for a webhook whose `--token-audience` is `audience`.
@@ -41,6 +54,11 @@ impl Keys {
     /// The audience of a ServiceAccount without an audience annotation.
     pub fn default_audience(&self) -> &str {
         &self.default_audience
+    }
+
+    /// The token lifetime of a ServiceAccount without a token-expiration annotation.
+    pub fn default_expiration(&self) -> i64 {
+        self.default_expiration
     }
 
     /// The prefix itself, as the webhook's `--annotation-prefix` names it.
@@ -85,10 +103,10 @@ pub struct Binding {
     /// The audience annotation, or the webhook's default ([`Keys::default_audience`]).
     pub audience: String,
     /// The token lifetime the webhook uses: the annotation when it is a number (raised to
-    /// [`MIN_TOKEN_EXPIRATION`]), else [`DEFAULT_TOKEN_EXPIRATION`].
+    /// [`MIN_TOKEN_EXPIRATION`]), else the webhook's default.
     pub token_expiration: i64,
-    /// Whether the webhook sets `AWS_STS_REGIONAL_ENDPOINTS=regional`: the annotation parses
-    /// as a Go bool and is true.
+    /// Whether the webhook sets `AWS_STS_REGIONAL_ENDPOINTS=regional`: the annotation, read as a
+    /// Go bool, else the webhook's default.
     pub sts_regional_endpoints: bool,
 }
 
@@ -97,7 +115,7 @@ impl Binding {
         let token_expiration = annotations
             .get(&keys.token_expiration())
             .and_then(|text| text.parse::<i64>().ok())
-            .map_or(DEFAULT_TOKEN_EXPIRATION, |seconds| {
+            .map_or(keys.default_expiration, |seconds| {
                 seconds.max(MIN_TOKEN_EXPIRATION)
             });
         Binding {
@@ -110,7 +128,7 @@ impl Binding {
             sts_regional_endpoints: annotations
                 .get(&keys.sts_regional_endpoints())
                 .and_then(|text| go_bool(text))
-                .unwrap_or(false),
+                .unwrap_or(keys.default_regional_sts),
         }
     }
 

@@ -8,7 +8,7 @@
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::Deployment;
 
-use crate::binding::{DEFAULT_AUDIENCE, DEFAULT_PREFIX, Keys};
+use crate::binding::{DEFAULT_AUDIENCE, DEFAULT_PREFIX, DEFAULT_TOKEN_EXPIRATION, Keys, go_bool};
 
 /// A MutatingWebhookConfiguration of the pod identity webhook.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +59,8 @@ pub struct WebhookFlags {
     pub region: Option<String>,
     /// `--sts-regional-endpoint` (default false).
     pub sts_regional_endpoint: Option<String>,
+    /// `--token-expiration` in seconds (default 86400).
+    pub token_expiration: Option<String>,
 }
 
 impl WebhookFlags {
@@ -81,6 +83,7 @@ impl WebhookFlags {
                 "token-audience" => &mut flags.token_audience,
                 "aws-default-region" => &mut flags.region,
                 "sts-regional-endpoint" => &mut flags.sts_regional_endpoint,
+                "token-expiration" => &mut flags.token_expiration,
                 _ => continue,
             };
             *slot = value;
@@ -116,9 +119,27 @@ impl WebhookFlags {
         self.token_audience.as_deref().unwrap_or(DEFAULT_AUDIENCE)
     }
 
+    /// Whether pods get `AWS_STS_REGIONAL_ENDPOINTS=regional` without the annotation.
+    pub fn regional_sts(&self) -> bool {
+        self.sts_regional_endpoint
+            .as_deref()
+            .and_then(go_bool)
+            .unwrap_or(false)
+    }
+
+    /// The token lifetime without the annotation.
+    pub fn expiration(&self) -> i64 {
+        self.token_expiration
+            .as_deref()
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(DEFAULT_TOKEN_EXPIRATION)
+    }
+
     /// The annotation keys and defaults of a webhook run with these flags.
     pub fn keys(&self) -> Keys {
-        Keys::new(self.prefix()).with_default_audience(self.audience())
+        Keys::new(self.prefix())
+            .with_default_audience(self.audience())
+            .with_defaults(self.regional_sts(), self.expiration())
     }
 }
 
@@ -134,7 +155,7 @@ mod tests {
     #[test]
     fn flags_are_read_in_every_form_go_takes() {
         let flags = WebhookFlags::parse(&words(
-            "/webhook --in-cluster=false --annotation-prefix=sts.amazonaws.com -token-audience sts.example.com --aws-default-region eu-west-1 --sts-regional-endpoint --logtostderr",
+            "/webhook --in-cluster=false --annotation-prefix=sts.amazonaws.com -token-audience sts.example.com --aws-default-region eu-west-1 --sts-regional-endpoint --token-expiration=300 --logtostderr",
         ));
         assert_eq!(
             flags,
@@ -143,6 +164,7 @@ mod tests {
                 token_audience: Some("sts.example.com".into()),
                 region: Some("eu-west-1".into()),
                 sts_regional_endpoint: Some("true".into()),
+                token_expiration: Some("300".into()),
             }
         );
         let defaults = WebhookFlags::parse(&words("/webhook --port=443"));
@@ -154,6 +176,21 @@ mod tests {
         let keys = flags.keys();
         assert_eq!(keys.role_arn(), "sts.amazonaws.com/role-arn");
         assert_eq!(keys.default_audience(), "sts.example.com");
+        // An account without annotations, as cache.go's addSA reads it: the flags' defaults,
+        // the expiration raised to 600 s as main.go raises it.
+        let bound = std::collections::BTreeMap::from([(
+            keys.role_arn(),
+            "arn:aws:iam::123456789012:role/r".to_string(),
+        )]);
+        let binding = crate::binding::Binding::read(&bound, &keys);
+        assert_eq!(
+            (
+                binding.audience.as_str(),
+                binding.sts_regional_endpoints,
+                binding.token_expiration
+            ),
+            ("sts.example.com", true, 600)
+        );
     }
 
     #[test]

@@ -16,6 +16,8 @@ fn cluster() -> Cluster {
     let flags = [
         "--token-audience=irsa.example.com",
         "--aws-default-region=eu-west-1",
+        "--sts-regional-endpoint=true",
+        "--token-expiration=3600",
     ];
     cluster
         .fake
@@ -61,7 +63,7 @@ fn every_verb_uses_the_webhooks_prefix_and_audience() {
     let list = cluster.run(&["list", "-n", "shop", "-o", "wide", "--no-headers"]);
     assert_eq!(
         list.ok().stdout,
-        format!("cart   {ROLE}   irsa.example.com   false   86400   1   0\n")
+        format!("cart   {ROLE}   irsa.example.com   true   3600   1   0\n")
     );
     let doctor = cluster.run(&["doctor", "cart", "-n", "shop"]);
     assert_eq!(doctor.code, 0, "{}", doctor.stdout);
@@ -74,6 +76,10 @@ fn every_verb_uses_the_webhooks_prefix_and_audience() {
     assert_eq!(
         check_lines(&doctor.stdout, "audience"),
         ["PASS  audience          irsa.example.com (the default)"]
+    );
+    assert_eq!(
+        check_lines(&doctor.stdout, "token-expiration"),
+        ["PASS  token-expiration  3600 s (the default)"]
     );
     assert_eq!(
         check_lines(&doctor.stdout, "pods"),
@@ -96,8 +102,13 @@ fn inject_adds_what_the_webhook_would() {
     let app = &injected["spec"]["containers"][0];
     assert_eq!(common::env(app, "AWS_ROLE_ARN").as_deref(), Some(ROLE));
     assert_eq!(common::env(app, "AWS_REGION").as_deref(), Some("eu-west-1"));
+    assert_eq!(
+        common::env(app, "AWS_STS_REGIONAL_ENDPOINTS").as_deref(),
+        Some("regional")
+    );
     let token = &injected["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"];
     assert_eq!(token["audience"], "irsa.example.com");
+    assert_eq!(token["expirationSeconds"], 3600);
 }
 
 #[test]

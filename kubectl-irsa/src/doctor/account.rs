@@ -7,7 +7,7 @@ use irsa_sts::{Partition, RoleArn};
 
 use super::Check;
 use super::evidence::Fetched;
-use crate::binding::{DEFAULT_TOKEN_EXPIRATION, Keys, MIN_TOKEN_EXPIRATION};
+use crate::binding::{Keys, MIN_TOKEN_EXPIRATION};
 use crate::webhook::Webhook;
 
 /// Check 4: the role annotation is there and a valid ARN, of the issuer's partition when the
@@ -111,13 +111,14 @@ pub fn check_expiration(
     let set = |seconds: i64| {
         format!("kubectl annotate serviceaccount {name} -n {namespace} --overwrite {key}={seconds}")
     };
+    let default = keys.default_expiration();
     match annotations.get(&key) {
-        None => Check::pass(NAME, format!("{DEFAULT_TOKEN_EXPIRATION} s (the default)")),
+        None => Check::pass(NAME, format!("{default} s (the default)")),
         Some(text) => match text.parse::<i64>() {
             Err(_) => Check::fail(
                 NAME,
                 format!("{key}={text:?} is not a number of seconds: the webhook ignores it"),
-                set(DEFAULT_TOKEN_EXPIRATION),
+                set(default),
             ),
             Ok(seconds) if seconds < MIN_TOKEN_EXPIRATION => Check::warn(
                 NAME,

@@ -46,8 +46,9 @@ impl FakeKube {
     /// `pod-identity-webhook` calls service `namespace/pod-identity-webhook`, and the Deployment
     /// of that name passes `--annotation-prefix=PREFIX` and `flags` (`--name=value`) in its
     /// command. Injection then follows them as main.go does (the last of a repeated flag wins):
-    /// the annotations under the prefix (cache.go, handler.go), `--token-audience` for
-    /// ServiceAccounts without an audience annotation, and `--aws-default-region`.
+    /// the annotations under the prefix (cache.go, handler.go); `--token-audience`,
+    /// `--sts-regional-endpoint` and `--token-expiration` (raised to 600, main.go) for
+    /// ServiceAccounts without those annotations (cache.go `addSA`); `--aws-default-region`.
     pub fn run_pod_identity_webhook_in_cluster(
         &self,
         namespace: &str,
@@ -71,6 +72,12 @@ impl FakeKube {
         config.webhook_prefix = flag("annotation-prefix").expect("the prefix is passed");
         config.webhook_audience = flag("token-audience").expect("the audience is passed");
         config.webhook_region = flag("aws-default-region");
+        config.webhook_regional_sts = flag("sts-regional-endpoint")
+            .and_then(|v| parse_bool(&v))
+            .unwrap_or(false);
+        config.webhook_expiration = flag("token-expiration")
+            .and_then(|v| v.parse::<i64>().ok())
+            .map_or(DEFAULT_EXPIRATION, |e| e.max(MIN_EXPIRATION));
         drop(config);
         self.store_webhook_configuration(json!({
             "metadata": {"name": super::WEBHOOK_NAME},
@@ -189,8 +196,11 @@ fn patch_config(config: &Config, pod: &Value, sa: &Value) -> Option<Patch> {
     let annotation = |object, suffix| annotation(prefix, object, suffix);
     let regional_sts = annotation(sa, "sts-regional-endpoints")
         .and_then(parse_bool)
-        .unwrap_or(false);
-    let sa_expiration = expiration(annotation(sa, "token-expiration"), DEFAULT_EXPIRATION);
+        .unwrap_or(config.webhook_regional_sts);
+    let sa_expiration = expiration(
+        annotation(sa, "token-expiration"),
+        config.webhook_expiration,
+    );
     let pod_expiration = expiration(annotation(pod, "token-expiration"), sa_expiration);
     let skip = containers_to_skip(prefix, pod);
     if config

@@ -203,6 +203,10 @@ pub(crate) struct Config {
     pub(crate) webhook_prefix: String,
     /// The pod identity webhook's `--token-audience`.
     pub(crate) webhook_audience: String,
+    /// The pod identity webhook's `--sts-regional-endpoint`.
+    pub(crate) webhook_regional_sts: bool,
+    /// The pod identity webhook's `--token-expiration`, raised to its floor.
+    pub(crate) webhook_expiration: i64,
     /// The sidecar injectors, by webhook configuration name.
     pub(crate) sidecar_injectors: BTreeMap<String, Injector>,
     /// The users images run as (root when absent).
@@ -231,6 +235,8 @@ impl Config {
             webhook_region: None,
             webhook_prefix: "eks.amazonaws.com".to_owned(),
             webhook_audience: "sts.amazonaws.com".to_owned(),
+            webhook_regional_sts: false,
+            webhook_expiration: 86_400,
             sidecar_injectors: BTreeMap::new(),
             image_users: HashMap::new(),
             grants: Vec::new(),
