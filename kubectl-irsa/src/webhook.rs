@@ -64,13 +64,17 @@ pub struct WebhookFlags {
 }
 
 impl WebhookFlags {
-    /// Reads the flags from a container's command and args (`--flag=value` or `--flag value`,
-    /// as Go's flag package takes them; a bool flag alone is true).
+    /// Reads the flags from a container's command and args as spf13/pflag, which main.go
+    /// parses with, takes them: `--flag=value` or `--flag value`, a bool flag alone is true, the
+    /// last of a repeated flag wins, and `--` ends the flags.
     pub fn parse(words: &[String]) -> WebhookFlags {
         let mut flags = WebhookFlags::default();
         let mut words = words.iter().peekable();
         while let Some(word) = words.next() {
-            let Some(flag) = word.strip_prefix("--").or_else(|| word.strip_prefix('-')) else {
+            if word == "--" {
+                break;
+            }
+            let Some(flag) = word.strip_prefix("--") else {
                 continue;
             };
             let (name, value) = match flag.split_once('=') {
@@ -134,13 +138,17 @@ impl WebhookFlags {
             .and_then(|text| text.parse().ok())
             .unwrap_or(DEFAULT_TOKEN_EXPIRATION)
     }
+}
 
-    /// The annotation keys and defaults of a webhook run with these flags.
-    pub fn keys(&self) -> Keys {
-        Keys::new(self.prefix())
-            .with_default_audience(self.audience())
-            .with_defaults(self.regional_sts(), self.expiration())
-    }
+/// The annotation keys: under `given` (`--annotation-prefix`), else the webhook's prefix, with
+/// the defaults of the webhook's flags when they were read (a given prefix changes only the
+/// prefix: pods still get the webhook's audience), else the webhook's built-in defaults.
+pub fn keys(given: Option<&str>, flags: Option<&WebhookFlags>) -> Keys {
+    let defaults = WebhookFlags::default();
+    let flags = flags.unwrap_or(&defaults);
+    Keys::new(given.unwrap_or(flags.prefix()))
+        .with_default_audience(flags.audience())
+        .with_defaults(flags.regional_sts(), flags.expiration())
 }
 
 #[cfg(test)]
@@ -153,9 +161,9 @@ mod tests {
     }
 
     #[test]
-    fn flags_are_read_in_every_form_go_takes() {
+    fn flags_are_read_as_pflag_reads_them() {
         let flags = WebhookFlags::parse(&words(
-            "/webhook --in-cluster=false --annotation-prefix=sts.amazonaws.com -token-audience sts.example.com --aws-default-region eu-west-1 --sts-regional-endpoint --token-expiration=300 --logtostderr",
+            "/webhook --in-cluster=false --annotation-prefix=eks.amazonaws.com --annotation-prefix=sts.amazonaws.com --token-audience sts.example.com --aws-default-region eu-west-1 --sts-regional-endpoint --token-expiration=300 --logtostderr -- --token-audience=after",
         ));
         assert_eq!(
             flags,
@@ -167,13 +175,14 @@ mod tests {
                 token_expiration: Some("300".into()),
             }
         );
-        let defaults = WebhookFlags::parse(&words("/webhook --port=443"));
+        // A single dash is a shorthand in pflag, which these flags have none of.
+        let defaults = WebhookFlags::parse(&words("/webhook --port=443 -token-audience x"));
         assert_eq!(defaults, WebhookFlags::default());
         assert_eq!(
             (defaults.prefix(), defaults.audience()),
             ("eks.amazonaws.com", "sts.amazonaws.com")
         );
-        let keys = flags.keys();
+        let keys = keys(None, Some(&flags));
         assert_eq!(keys.role_arn(), "sts.amazonaws.com/role-arn");
         assert_eq!(keys.default_audience(), "sts.example.com");
         // An account without annotations, as cache.go's addSA reads it: the flags' defaults,

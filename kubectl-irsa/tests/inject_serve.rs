@@ -364,10 +364,10 @@ fn a_token_secret_reaches_sdks_that_read_only_the_value() {
     let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
     let key = sts.issued()[0].access_key_id.clone();
     assert_eq!(seen, json!({"method": "container-role", "key": key}));
-    assert!(
-        !boto("another-token").status.success(),
-        "a wrong token is refused"
-    );
+    let refused = boto("another-token");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "a wrong token is refused");
+    assert!(stderr.contains("403"), "refused by serve: {stderr}");
 }
 
 fn helper() -> std::path::PathBuf {

@@ -21,17 +21,12 @@ fn round_trips_per_verb() {
     let with_issuer = |args: &[&'static str]| [args, &["--issuer", DEFAULT_ISSUER]].concat();
 
     // Every verb that reads annotations lists the webhook configurations (for the webhook's
-    // annotation prefix), unless given --annotation-prefix.
+    // annotation prefix and defaults).
     // New ServiceAccount: webhooks, get (404), create; then the issuer.
     assert_eq!(round_trips(&cluster, &bind), 4);
     // Same binding again: webhooks, get; then the issuer.
     assert_eq!(round_trips(&cluster, &bind), 3);
     assert_eq!(round_trips(&cluster, &with_issuer(&bind)), 2);
-    let prefix = ["--annotation-prefix", "eks.amazonaws.com"];
-    assert_eq!(
-        round_trips(&cluster, &[&with_issuer(&bind)[..], &prefix].concat()),
-        1
-    );
     // Another role on an existing ServiceAccount: webhooks, get, patch, list pods (+ issuer).
     let rebind = [
         "bind",

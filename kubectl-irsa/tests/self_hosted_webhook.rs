@@ -9,7 +9,7 @@ use common::{Cluster, ROLE};
 use serde_json::json;
 
 const PREFIX: &str = "sts.amazonaws.com";
-const NOTE: &str = "Note: using annotation prefix sts.amazonaws.com and default audience irsa.example.com, the flags of the pod identity webhook (deployment identity/pod-identity-webhook); --annotation-prefix overrides them\n";
+const NOTE: &str = "Note: the pod identity webhook (deployment identity/pod-identity-webhook) watches sts.amazonaws.com annotations and gives tokens the audience irsa.example.com by default\n";
 
 fn cluster() -> Cluster {
     let cluster = Cluster::start();
@@ -117,7 +117,15 @@ fn another_prefix_given_is_named_by_doctor() {
     let other = ["--annotation-prefix", "eks.amazonaws.com"];
     let bind = ["bind", "cart", "-n", "shop", "--role-arn", ROLE];
     let run = cluster.run(&[&bind[..], &other].concat());
-    assert_eq!(run.ok().stderr, "", "a given prefix is used as it is");
+    assert_eq!(
+        run.ok().stderr,
+        "Warning: the pod identity webhook (deployment identity/pod-identity-webhook) watches sts.amazonaws.com annotations, not eks.amazonaws.com: drop --annotation-prefix\n",
+        "a given prefix is used as it is, and warned about"
+    );
+    assert_eq!(
+        cluster.annotations("shop", "cart"),
+        json!({"eks.amazonaws.com/role-arn": ROLE})
+    );
     cluster.run_pod("web");
     let pod = cluster.fake.pod("shop", "web").unwrap();
     assert_eq!(
@@ -135,4 +143,47 @@ fn another_prefix_given_is_named_by_doctor() {
             "fix: drop --annotation-prefix, or pass --annotation-prefix sts.amazonaws.com",
         ]
     );
+
+    // Its fix, followed: the prefix is the webhook's, and so are the other defaults.
+    let theirs = ["--annotation-prefix", PREFIX];
+    let run = cluster.run(&[&bind[..], &theirs].concat());
+    assert_eq!(
+        run.ok().stderr,
+        format!(
+            "{NOTE}Warning: 1 pod(s) use serviceaccount/cart and keep their old identity until they are re-created: kubectl delete pod -n shop web and create it again from its manifest\n"
+        )
+    );
+    assert!(
+        run.stdout
+            .contains("\"oidc.fake.test/id/CLUSTER:aud\": \"irsa.example.com\""),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn test_inject_takes_the_webhooks_region() {
+    let cluster = cluster();
+    cluster
+        .fake
+        .add_service_account("shop", "cart", &[("sts.amazonaws.com/role-arn", ROLE)]);
+    let identity = "{\"Arn\": \"arn:aws:sts::123456789012:assumed-role/cart/s\"}\n";
+    cluster
+        .fake
+        .script_next_pod(tests::fake_kube::PodScript::succeeds(identity));
+    let run = cluster.run(&["test", "cart", "-n", "shop", "--inject", "--keep"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let pod = cluster
+        .fake
+        .pods()
+        .into_iter()
+        .find(|pod| pod["metadata"]["namespace"] == "shop")
+        .expect("the test pod, kept");
+    let test = &pod["spec"]["containers"][0];
+    assert_eq!(
+        common::env(test, "AWS_REGION").as_deref(),
+        Some("eu-west-1")
+    );
+    let token = &pod["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"];
+    assert_eq!(token["expirationSeconds"], 3600);
 }

@@ -20,11 +20,11 @@ use serde_json::Value;
 use super::evidence::{Account, ClusterEvidence, Denied, Evidence, Fetched, Public, Thumbprint};
 use super::issuer::discovery_field;
 use super::reach;
-use crate::binding::{Binding, DEFAULT_PREFIX, Keys};
+use crate::binding::{Binding, Keys};
 use crate::identity::{self, IdentityOptions};
 use crate::kube_api::{CHUNK_SIZE, Cluster, DISCOVERY_PATH, JWKS_PATH, KubeError, Scope};
 use crate::oidc::{provider, tls};
-use crate::webhook::{Webhook, WebhookFlags};
+use crate::webhook::{self, Webhook};
 
 /// How long to wait for the issuer host with --check-public.
 const PUBLIC_TIMEOUT: Duration = Duration::from_secs(15);
@@ -59,12 +59,7 @@ pub struct Sts {
 /// Fetches everything the checks need.
 pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, KubeError> {
     let (found, listed) = tokio::join!(cluster.pod_identity_webhook(), list(cluster, options));
-    let keys = match (&options.prefix, &found.flags) {
-        (Some(prefix), _) => Keys::new(prefix),
-        (None, flags) => flags
-            .as_ref()
-            .map_or(Keys::new(DEFAULT_PREFIX), WebhookFlags::keys),
-    };
+    let keys = webhook::keys(options.prefix.as_deref(), found.flags.as_ref());
     let mut accounts = accounts(listed?, cluster, &keys);
     let (probe_namespace, probe_name) = accounts
         .iter()

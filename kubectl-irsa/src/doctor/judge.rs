@@ -55,15 +55,15 @@ fn cluster_checks(cluster: &ClusterEvidence, issuer_url: Option<&str>, keys: &Ke
         &cluster.webhook,
         cluster.webhook_ready.as_ref(),
     ));
-    if let (
-        Some(flags),
-        Ok(Some(Webhook {
-            service: Some(service),
-            ..
-        })),
-    ) = (&cluster.webhook_flags, &cluster.webhook)
+    if let Ok(Some(Webhook {
+        service: Some(service),
+        ..
+    })) = &cluster.webhook
     {
-        checks.push(webhook_flags::check(flags, service, keys.prefix()));
+        checks.push(match &cluster.webhook_flags {
+            Some(flags) => webhook_flags::check(flags, service, keys.prefix()),
+            None => webhook_flags::check_unread(service, keys),
+        });
     }
     checks
 }

@@ -405,12 +405,17 @@ fn a_self_hosted_webhooks_prefix_is_compared_with_the_plugins() {
         let report = judge(evidence);
         report.sections[0].checks[2..].to_vec()
     };
-    // Its Deployment could not be read: no verdict on its flags.
+    // Its Deployment could not be read: the defaults are assumed, and said.
     let webhook = Check::pass(
         "webhook",
         "pod-identity-webhook, service webhooks/pod-identity-webhook",
     );
-    assert_eq!(cluster_tail(&evidence), vec![webhook.clone()]);
+    let tail = cluster_tail(&evidence);
+    assert_eq!(tail[0], webhook);
+    assert_eq!(
+        (tail[1].name, tail[1].status),
+        ("webhook-flags", Status::Warn)
+    );
 
     let words = ["/webhook", "--annotation-prefix=sts.amazonaws.com"].map(String::from);
     evidence.cluster.webhook_flags = Some(WebhookFlags::parse(&words));

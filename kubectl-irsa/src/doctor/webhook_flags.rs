@@ -4,11 +4,13 @@
 //! another. Pure.
 
 use super::Check;
+use crate::binding::Keys;
 use crate::webhook::WebhookFlags;
+
+const NAME: &str = "webhook-flags";
 
 /// The check: the webhook at `deployment` watches the prefix the plugin uses (`prefix`).
 pub fn check(flags: &WebhookFlags, deployment: &str, prefix: &str) -> Check {
-    const NAME: &str = "webhook-flags";
     let watched = flags.prefix();
     let region = flags.region.as_deref().unwrap_or("none");
     let evidence = format!(
@@ -27,9 +29,37 @@ pub fn check(flags: &WebhookFlags, deployment: &str, prefix: &str) -> Check {
     Check::pass(NAME, evidence)
 }
 
+/// The check when the webhook calls a service but its Deployment of that name could not be
+/// read: the keys are the defaults, which may not be the webhook's.
+pub fn check_unread(service: &str, keys: &Keys) -> Check {
+    let namespace = service.split('/').next().unwrap_or_default();
+    Check::warn(
+        NAME,
+        format!(
+            "cannot read deployment {service} (named as the webhook's service): assumed it watches {} annotations with default audience {}",
+            keys.prefix(),
+            keys.default_audience()
+        ),
+        format!("kubectl auth can-i get deployments -n {namespace}"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unread_deployment_is_a_warning() {
+        let keys = Keys::new("eks.amazonaws.com");
+        assert_eq!(
+            check_unread("identity/pod-identity-webhook", &keys),
+            Check::warn(
+                "webhook-flags",
+                "cannot read deployment identity/pod-identity-webhook (named as the webhook's service): assumed it watches eks.amazonaws.com annotations with default audience sts.amazonaws.com",
+                "kubectl auth can-i get deployments -n identity",
+            )
+        );
+    }
 
     #[test]
     fn another_prefix_than_the_plugins_fails() {

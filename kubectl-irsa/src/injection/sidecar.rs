@@ -92,7 +92,7 @@ pub fn add<'a>(spec: &'a mut Map<String, Value>, sidecar: &Sidecar) -> &'a mut V
                     "name": NAME,
                     "image": sidecar.image,
                     "restartPolicy": "Always",
-                    "args": ["serve", "--port", port, "--auth-token-file", AUTH_TOKEN_FILE],
+                    "args": args(sidecar),
                     "startupProbe": { "exec": { "command": [
                         HELPER_IN_IMAGE, "probe", "--port", port, "--auth-token-file", AUTH_TOKEN_FILE,
                     ]}, "periodSeconds": 1, "failureThreshold": 60 },
@@ -105,6 +105,35 @@ pub fn add<'a>(spec: &'a mut Map<String, Value>, sidecar: &Sidecar) -> &'a mut V
         }
     };
     &mut init[index]
+}
+
+/// The sidecar's command line.
+fn args(sidecar: &Sidecar) -> Value {
+    let port = sidecar.port.to_string();
+    json!([
+        "serve",
+        "--port",
+        port,
+        "--auth-token-file",
+        AUTH_TOKEN_FILE
+    ])
+}
+
+/// Whether the pod already has the sidecar with another image, port or token volume than
+/// `sidecar` would have: injecting leaves an existing sidecar as it is.
+pub fn differs(spec: &Value, sidecar: &Sidecar) -> bool {
+    let named = |list: &str, name: &str| {
+        spec[list]
+            .as_array()
+            .and_then(|items| items.iter().find(|item| item["name"] == name))
+            .cloned()
+    };
+    let Some(existing) = named("initContainers", NAME) else {
+        return false;
+    };
+    existing["image"] != sidecar.image.as_str()
+        || existing["args"] != args(sidecar)
+        || named("volumes", VOLUME) != Some(token_volume(sidecar))
 }
 
 /// Whether the pod, or its first container (whose user the sidecar copies), names the user it

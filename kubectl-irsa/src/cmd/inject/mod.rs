@@ -127,16 +127,36 @@ fn inject_site(
         }),
     };
     let skip_key = keys.skip_containers();
-    let mut skip: Vec<String> = site
+    let skip: Vec<String> = site
         .annotations
         .get(&skip_key)
         .and_then(Value::as_str)
         .map(injection::skip_containers)
         .unwrap_or_default();
-    injection::inject(site.spec(), &injection, &skip);
-    if args.serve.is_none() {
+    let Some(served) = &injection.serve else {
+        injection::inject(site.spec(), &injection, &skip);
         return Vec::new();
+    };
+    let mut notes = Vec::new();
+    if sidecar::differs(site.spec(), served) {
+        notes.push(format!(
+            "{}: already has the {} sidecar with another image, port or token source, left as it is: inject the manifest without it to change them",
+            site.object,
+            sidecar::NAME
+        ));
     }
+    injection::inject(site.spec(), &injection, &skip);
+    notes.extend(serve_site(site, args, &skip_key, skip));
+    notes
+}
+
+/// After `--serve`: the skip annotation names every container but the sidecar; notes.
+fn serve_site(
+    mut site: PodSite<'_>,
+    args: &InjectArgs,
+    skip_key: &str,
+    mut skip: Vec<String>,
+) -> Vec<String> {
     // The EKS webhook, where it runs, would hand the app the token anyway: it must skip every
     // container but the sidecar.
     for name in sidecar::app_container_names(site.spec()) {
@@ -144,8 +164,9 @@ fn inject_site(
             skip.push(name);
         }
     }
-    site.annotate(&skip_key, &skip.join(","));
-    if sidecar::runs_as_a_known_user(site.spec()) {
+    site.annotate(skip_key, &skip.join(","));
+    // A token from a Secret reaches the app as a variable: no file to share.
+    if args.serve_token_secret.is_some() || sidecar::runs_as_a_known_user(site.spec()) {
         return Vec::new();
     }
     vec![format!(

@@ -1,6 +1,6 @@
 //! Where each pod's binding comes from (`--role-arn`, ServiceAccount manifests, or the
-//! cluster), and the annotation keys to read it with: `--annotation-prefix`, else, when the
-//! cluster is asked anyway, those of the webhook it runs.
+//! cluster), and the annotation keys to read it with: when the cluster is asked anyway, those
+//! of the webhook it runs (`--annotation-prefix` replacing the prefix), else the defaults.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,7 +12,7 @@ use crate::cli::InjectArgs;
 use crate::error::Result;
 use crate::kube_api::{Cluster, ConnectOptions};
 use crate::output::Output;
-use crate::webhook::WebhookFlags;
+use crate::webhook::{self, WebhookFlags};
 
 /// The bindings of the pods' ServiceAccounts.
 pub struct Roles {
@@ -48,10 +48,9 @@ impl Roles {
         default_namespace: &str,
         out: Output,
     ) -> Result<Self> {
-        let given = args.prefix.given().map(Keys::new);
         let offline = |source| Roles {
             source,
-            keys: Some(given.clone().unwrap_or_else(|| Keys::new(DEFAULT_PREFIX))),
+            keys: Some(webhook::keys(args.prefix.given(), None)),
             flags: None,
             out,
         };
@@ -67,7 +66,7 @@ impl Roles {
             };
             return Ok(Roles {
                 source: Source::Cluster(Box::new(lookup)),
-                keys: given,
+                keys: None,
                 flags: None,
                 out,
             });

@@ -24,9 +24,10 @@ use wait::Ending;
 
 pub async fn run(args: &TestArgs, out: Output) -> Result<ExitCode> {
     let cluster = Cluster::connect(&args.kube.options()).await?;
-    let (keys, _) = super::keys::resolve(&cluster, &args.prefix, out).await;
+    let (keys, flags) = super::keys::resolve(&cluster, &args.prefix, out).await;
     let (binding, role) = bound_role(&cluster, args, &keys).await?;
-    let pod = prepare(&cluster, args, &role, &binding).await?;
+    let webhook_region = flags.and_then(|flags| flags.region);
+    let pod = prepare(&cluster, args, (&role, &binding), webhook_region.as_deref()).await?;
     let created = cluster.create(&pod, DryRun::None).await.map_err(refused)?;
     let name = created.metadata.name.clone().unwrap_or_default();
     let credentials = test_pod::credentials(&created);
@@ -81,12 +82,13 @@ async fn bound_role(cluster: &Cluster, args: &TestArgs, keys: &Keys) -> Result<(
 }
 
 /// The pod to create: the namespace's user, the region unless the webhook gives one, the
-/// webhook's additions with --inject, then --overrides.
+/// webhook's additions with --inject (and the region of its flags, `webhook_region`), then
+/// --overrides.
 async fn prepare(
     cluster: &Cluster,
     args: &TestArgs,
-    role: &RoleArn,
-    binding: &Binding,
+    (role, binding): (&RoleArn, &Binding),
+    webhook_region: Option<&str>,
 ) -> Result<Pod> {
     // OpenShift assigns each namespace a uid range; elsewhere any non-root uid does.
     let uid = match cluster.namespace_object().await {
@@ -116,12 +118,10 @@ async fn prepare(
         serve: None,
     });
     let overrides = args.overrides.as_ref();
-    if plan.region.is_none() {
-        let webhook_region =
-            !args.inject && webhook_gives_region(cluster, &plan, overrides).await?;
-        if !webhook_region {
-            plan.region = Some(role.partition().default_region());
-        }
+    if plan.region.is_none() && args.inject {
+        plan.region = Some(webhook_region.unwrap_or(role.partition().default_region()));
+    } else if plan.region.is_none() && !webhook_gives_region(cluster, &plan, overrides).await? {
+        plan.region = Some(role.partition().default_region());
     }
     pod_from(&plan, overrides, injection.as_ref())
 }
