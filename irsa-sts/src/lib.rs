@@ -3,13 +3,14 @@
 //! transport that works in a scratch image ([`transport`]), the exchange itself ([`exchange`]) and
 //! the explanation of its failures ([`explain`]), so the plugin and the helper say the same thing.
 //! Also the small things both command lines and both HTTP clients share: durations as typed
-//! ([`duration`]) and one bounded GET ([`http`]).
+//! ([`duration`]), one bounded GET ([`http`]) and bounded reads of regular files ([`file`]).
 
 pub mod arn;
 pub mod duration;
 pub mod endpoint;
 pub mod exchange;
 pub mod explain;
+pub mod file;
 pub mod http;
 pub mod token;
 pub mod transport;
