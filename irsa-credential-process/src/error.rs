@@ -25,13 +25,6 @@ pub enum Error {
         address: String,
         source: std::io::Error,
     },
-    #[error(
-        "cannot update the credentials file {path}: {source}; it must be UTF-8 text in a writable directory (--credentials-file or AWS_SHARED_CREDENTIALS_FILE)"
-    )]
-    CredentialsFile {
-        path: String,
-        source: std::io::Error,
-    },
     #[error("cannot write the credentials to stdout: {0}")]
     Stdout(#[source] std::io::Error),
     #[error("cannot watch for SIGTERM: {0}")]
@@ -41,6 +34,8 @@ pub enum Error {
         command: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Update(#[from] crate::credentials_file::UpdateError),
 }
 
 impl Error {

@@ -4,6 +4,7 @@
 mod auth_token;
 mod cache;
 mod cli;
+mod credentials_file;
 mod error;
 mod exec;
 mod output;

@@ -80,14 +80,16 @@ pub fn backoff(failures: u32) -> Duration {
 /// refresh or publish is retried with backoff; credentials fetched but not yet published are
 /// published again rather than fetched again while they last. Until a publish succeeds,
 /// `current` (the last good credentials) stays in place.
-pub async fn keep_fresh<E: Display>(
+pub async fn keep_fresh<E: Display, P>(
     exchanger: &Exchanger,
     session: &SessionName,
     refresh_before: Duration,
     mut current: Fresh,
     reporter: Reporter,
-    mut publish: impl FnMut(&Fresh) -> Result<(), E>,
-) {
+    mut publish: impl FnMut(Fresh) -> P,
+) where
+    P: Future<Output = Result<(), E>>,
+{
     let mut failures = 0u32;
     let mut unpublished: Option<Fresh> = None;
     loop {
@@ -106,7 +108,8 @@ pub async fn keep_fresh<E: Display>(
         // Only said, never returned: the loop goes on until the mode stops.
         let outcome = match fetched {
             Err(error) => Err(error.to_string()),
-            Ok(fresh) => match publish(&fresh) {
+            // Awaited, so that a stop is heard while a publish waits (on a lock, say).
+            Ok(fresh) => match publish(fresh.clone()).await {
                 Ok(()) => {
                     current = fresh;
                     Ok(())
@@ -154,7 +157,8 @@ impl Stop {
         })
     }
 
-    async fn received(mut self) {
+    /// Borrowed, so that a mode can listen before its start and still hand it on after.
+    pub async fn received(&mut self) {
         tokio::select! {
             _ = self.terminate.recv() => {}
             _ = self.interrupt.recv() => {}
@@ -191,12 +195,14 @@ impl Refresher {
     }
 
     /// Runs [`keep_fresh`] from `first` until `stop`.
-    pub async fn until_stopped<E: Display>(
+    pub async fn until_stopped<E: Display, P>(
         self,
         first: Fresh,
-        stop: Stop,
-        publish: impl FnMut(&Fresh) -> Result<(), E>,
-    ) {
+        mut stop: Stop,
+        publish: impl FnMut(Fresh) -> P,
+    ) where
+        P: Future<Output = Result<(), E>>,
+    {
         let Refresher {
             exchanger,
             session,
@@ -317,11 +323,11 @@ mod keep_fresh_tests {
                 |fresh| {
                     let mut published = published.borrow_mut();
                     published.push(fresh.credentials.access_key_id.clone());
-                    if published.len() == 1 {
+                    std::future::ready(if published.len() == 1 {
                         Err("disk full")
                     } else {
                         Ok(())
-                    }
+                    })
                 },
             );
             let _ = tokio::time::timeout(Duration::from_millis(6500), run).await;

@@ -2,13 +2,12 @@
 //! that file. What it adds to the shared refresh loop is where to write and how: under a lock on
 //! the directory, the rest of the file kept as it was.
 
-use std::fs::File;
-use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use irsa_sts::{Credentials, rfc3339};
 
 use crate::cli::UpdateArgs;
+use crate::credentials_file::{self, UpdateError};
 use crate::error::Error;
 use crate::profile_file::{self, KEYS};
 use crate::refresh::{Fresh, Refresher, Stop};
@@ -44,12 +43,18 @@ impl UpdateConfig {
                     )
                 })?,
         };
-        // A symlink (as dotfile managers make) is followed: its target is updated, not replaced.
-        let credentials_file = std::fs::canonicalize(&credentials_file).unwrap_or(credentials_file);
-        let parent = credentials_file
-            .parent()
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        // A symlink (as dotfile managers make) is followed, a dangling one too: its target is
+        // written, and the link stays.
+        let credentials_file = credentials_file::target(&credentials_file).map_err(|e| {
+            SettingsError(format!(
+                "cannot follow --credentials-file {}: {e}; give the path of a regular file",
+                credentials_file.display()
+            ))
+        })?;
+        // Checked again at each write; here, it fails before STS is called.
+        credentials_file::check_kind(&credentials_file)
+            .map_err(|e| SettingsError(e.to_string()))?;
+        let parent = credentials_file::directory(&credentials_file);
         if !parent.is_dir() {
             return Err(SettingsError(format!(
                 "the directory of --credentials-file {} does not exist: create {} first, or give another path",
@@ -97,53 +102,55 @@ pub fn run(
             rfc3339(fresh.credentials.expiration)
         )
     };
-    // The first write and every refresh's: a failure names the file and the fix.
-    let write_profile = |fresh: &Fresh| {
-        write(&config, &fresh.credentials).map_err(|source| Error::CredentialsFile {
-            path: path.clone(),
-            source,
-        })
-    };
     let runtime = sts::runtime().map_err(ExchangeError::Runtime)?;
     runtime.block_on(async {
-        let (refresher, first) = Refresher::start(settings, reporter).await?;
-        write_profile(&first)?;
-        reporter.note(&written(&first));
-        if config.once {
+        // A long-running update listens from the start, so that a stop while it waits for STS
+        // or the lock ends it cleanly; --once keeps the default: a signal ends it at once.
+        let mut stop = if config.once {
+            None
+        } else {
+            Some(Stop::listen().map_err(Error::Signals)?)
+        };
+        let start = async {
+            let (refresher, first) = Refresher::start(settings, reporter).await?;
+            write(&config, first.clone()).await?;
+            reporter.note(&written(&first));
+            Ok::<_, Error>((refresher, first))
+        };
+        let Some(stop_signal) = stop.as_mut() else {
+            start.await?;
             return Ok(());
-        }
-        let stop = Stop::listen().map_err(Error::Signals)?;
-        let publish = |fresh: &Fresh| {
-            write_profile(fresh)?;
-            reporter.info(&written(fresh));
+        };
+        let (refresher, first) = tokio::select! {
+            started = start => started?,
+            () = stop_signal.received() => {
+                reporter.note("stopping");
+                return Ok(());
+            }
+        };
+        let (config, written) = (&config, &written);
+        let publish = |fresh: Fresh| async move {
+            write(config, fresh.clone()).await?;
+            reporter.info(&written(&fresh));
             Ok::<(), Error>(())
         };
-        refresher.until_stopped(first, stop, publish).await;
+        refresher
+            .until_stopped(first, stop.expect("listened"), publish)
+            .await;
         Ok(())
     })
 }
 
-/// Read, edit, replace, under a lock on the directory: the rename swaps the file itself, so
-/// the file cannot carry the lock, and two writers of different profiles must not lose each
-/// other's edit.
-fn write(config: &UpdateConfig, credentials: &Credentials) -> std::io::Result<()> {
-    let path = &config.credentials_file;
-    let dir = path
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let lock = File::open(dir)?;
-    lock.lock()?;
-    let before = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == ErrorKind::NotFound => String::new(),
-        Err(error) => return Err(error),
-    };
+/// Sets the profile's keys in the file, leaving every other line as it was.
+async fn write(config: &UpdateConfig, fresh: Fresh) -> Result<(), UpdateError> {
+    let credentials: &Credentials = &fresh.credentials;
     let values = [
         (KEYS[0], credentials.access_key_id.as_str()),
         (KEYS[1], credentials.secret_access_key.as_str()),
         (KEYS[2], credentials.session_token.as_str()),
     ];
-    let after = profile_file::set_profile(&before, &config.profile, &values);
-    profile_file::replace(path, &after)
+    credentials_file::edit(&config.credentials_file, |before| {
+        profile_file::set_profile(before, &config.profile, &values)
+    })
+    .await
 }

@@ -130,9 +130,9 @@ pub fn run(
         if let Some(ipv6) = ipv6 {
             tokio::spawn(accept(ipv6, shared.clone()));
         }
-        let publish = |fresh: &Fresh| {
-            publisher.send_replace(fresh.clone());
-            Ok::<(), std::convert::Infallible>(())
+        let publish = |fresh: Fresh| {
+            publisher.send_replace(fresh);
+            std::future::ready(Ok::<(), std::convert::Infallible>(()))
         };
         refresher.until_stopped(first, stop, publish).await;
         Ok(())
