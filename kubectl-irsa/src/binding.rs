@@ -151,6 +151,22 @@ impl Binding {
 }
 
 /// Go's `strconv.ParseBool`, which the webhook reads boolean annotations with.
+/// An audience as IAM takes it for a provider's client ID (CreateOpenIDConnectProvider's
+/// ClientIDList: 1 to 255 characters) and as a token carries it: no space or control
+/// character, which no client ID has and which would break the printed commands' lines. The one
+/// check for every `--audience` (a clap `value_parser`) and for an audience read from a
+/// ServiceAccount.
+pub fn check_audience(text: &str) -> Result<String, String> {
+    let printable = !text.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !text.is_empty() && text.chars().count() <= 255 && printable {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "invalid audience {text:?}: give 1 to 255 characters without spaces, such as {DEFAULT_AUDIENCE}"
+        ))
+    }
+}
+
 pub fn go_bool(text: &str) -> Option<bool> {
     match text {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),

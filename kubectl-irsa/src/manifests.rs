@@ -12,14 +12,19 @@ pub struct ManifestError {
     pub reason: String,
 }
 
-/// Every document of a YAML (or JSON) text; empty documents are dropped.
+/// Every document of a YAML (or JSON) text; empty documents are dropped. Merge keys (`<<:
+/// *anchor`) are resolved as kubectl resolves them (sigs.k8s.io/yaml reads YAML with go-yaml,
+/// which merges), so what is injected is what kubectl would apply.
 pub fn parse(text: &str, source_name: &str) -> Result<Vec<Value>, ManifestError> {
+    let refuse = |e: serde_norway::Error| ManifestError {
+        source_name: source_name.to_string(),
+        reason: e.to_string(),
+    };
     let mut documents = Vec::new();
     for document in serde_norway::Deserializer::from_str(text) {
-        let value = Value::deserialize(document).map_err(|e| ManifestError {
-            source_name: source_name.to_string(),
-            reason: e.to_string(),
-        })?;
+        let mut yaml = serde_norway::Value::deserialize(document).map_err(refuse)?;
+        yaml.apply_merge().map_err(refuse)?;
+        let value = Value::deserialize(yaml).map_err(refuse)?;
         if !value.is_null() {
             documents.push(value);
         }

@@ -154,20 +154,76 @@ impl fmt::Display for Issuer {
     }
 }
 
-/// The issuer as IAM needs it: https, and a warning for a trailing slash, which breaks issuer
-/// equality with the tokens (`iss` must match the provider URL byte for byte).
+/// The issuer as IAM needs it, a warning for a trailing slash aside, which breaks issuer
+/// equality with the tokens (`iss` must match the provider URL byte for byte). The rules are
+/// kube-apiserver's for the issuer it publishes (`NewOpenIDMetadataProvider`,
+/// pkg/serviceaccount/openidmetadata.go: https, no query, no fragment) and IAM's for a provider
+/// URL (CreateOpenIDConnectProvider: `https://`, a host, a path but no query, 1 to 255
+/// characters); userinfo is refused too, since neither IAM nor a token has any use for it. The
+/// host is a DNS name or an address (with a port, which IAM ignores), and the path keeps to the
+/// characters RFC 3986 allows in one, so that nothing odd reaches a printed command.
 pub fn check_issuer(issuer: &str) -> Result<Option<String>, NameError> {
+    let refuse = |why: &str| Err(NameError(format!("invalid issuer {issuer:?}: {why}")));
     let Some(rest) = issuer.strip_prefix("https://") else {
-        return Err(NameError(format!(
-            "invalid issuer {issuer:?}: IAM OIDC providers need an https:// URL"
-        )));
+        return refuse("IAM OIDC providers need an https:// URL");
     };
-    if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
-        return Err(NameError(format!("invalid issuer {issuer:?}: no host")));
+    if issuer.len() > 255 {
+        return refuse("longer than the 255 characters IAM takes");
+    }
+    let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    if issuer.contains('?') {
+        return refuse("an issuer may not have a query");
+    }
+    if issuer.contains('#') {
+        return refuse("an issuer may not have a fragment");
+    }
+    if authority.contains('@') {
+        return refuse("no user or password may precede the host");
+    }
+    if !is_host_and_port(authority) {
+        return refuse("no host (give https://HOST[/PATH])");
+    }
+    let path_char = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/%".contains(c);
+    if !path.chars().all(path_char) {
+        return refuse("the path has characters a URL path cannot have");
     }
     Ok(issuer.ends_with('/').then(|| {
         format!("the issuer {issuer:?} ends with '/': tokens, the discovery document and the IAM provider must use the same URL byte for byte, and IAM drops the slash; configure --service-account-issuer without it")
     }))
+}
+
+/// `HOST[:PORT]`: a DNS name, an IPv4 address or a bracketed IPv6 address.
+fn is_host_and_port(authority: &str) -> bool {
+    let (host, port) = if authority.starts_with('[') {
+        match authority.find(']') {
+            Some(end) => (&authority[..=end], authority[end + 1..].strip_prefix(':')),
+            None => return false,
+        }
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if authority.starts_with('[') && port.is_none() && !authority.ends_with(']') {
+        return false;
+    }
+    let port_ok =
+        port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            !host.is_empty()
+                && host.len() <= 253
+                && host.split('.').all(|label| {
+                    (1..=63).contains(&label.len())
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+        }
+    };
+    port_ok && host_ok
 }
 
 #[cfg(test)]
@@ -229,5 +285,40 @@ mod tests {
         );
         assert!(check_issuer("http://oidc.example.com").is_err());
         assert!(check_issuer("https://").is_err());
+    }
+
+    #[test]
+    fn issuers_have_a_host_and_no_query_fragment_or_userinfo() {
+        for good in [
+            "https://oidc.example.com",
+            "https://127.0.0.1:8443/id/X",
+            "https://[::1]:443",
+            "https://h/p/a-b_c~d%20e",
+        ] {
+            assert_eq!(check_issuer(good), Ok(None), "{good}");
+        }
+        let why = |bad: &str| check_issuer(bad).unwrap_err().to_string();
+        assert_eq!(
+            why("https://h/p?x=1"),
+            r#"invalid issuer "https://h/p?x=1": an issuer may not have a query"#
+        );
+        assert!(why("https://h#f").ends_with("an issuer may not have a fragment"));
+        assert!(why("https://u:p@h").ends_with("no user or password may precede the host"));
+        for no_host in [
+            "https://",
+            "https:///p",
+            "https://:443",
+            "https://h$(id)",
+            "https://a..b",
+        ] {
+            assert!(
+                why(no_host).ends_with("no host (give https://HOST[/PATH])"),
+                "{no_host}"
+            );
+        }
+        assert!(why("https://h/a b").ends_with("characters a URL path cannot have"));
+        assert!(why("https://h/`id`").ends_with("characters a URL path cannot have"));
+        assert!(why("").contains("https://"));
+        assert!(why(&format!("https://h/{}", "a".repeat(250))).contains("255"));
     }
 }

@@ -10,6 +10,8 @@ use serde_json::{Map, Value, json};
 
 use irsa_sts::Partition;
 
+pub mod strict_json;
+
 pub const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
 /// IAM's default quota for a role trust policy, in characters (white space not counted).
 pub const DEFAULT_QUOTA: usize = 2048;
@@ -135,7 +137,7 @@ pub fn unwrap_get_role(value: Value) -> Result<(Value, Option<String>), PolicyEr
         .map(str::to_string);
     let document = match value.pointer("/Role/AssumeRolePolicyDocument") {
         // `aws iam get-role` decodes the document; the raw API URL-encodes it as a string.
-        Some(Value::String(text)) => serde_json::from_str(text)
+        Some(Value::String(text)) => strict_json::parse(text)
             .map_err(|e| PolicyError::NotAPolicy(format!("AssumeRolePolicyDocument: {e}")))?,
         Some(document) => document.clone(),
         None => value,

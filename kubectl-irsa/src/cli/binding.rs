@@ -34,7 +34,7 @@ pub struct BindArgs {
     pub partition: Partition,
 
     /// Token audience annotation [the webhook's default: sts.amazonaws.com].
-    #[arg(long, value_name = "AUDIENCE")]
+    #[arg(long, value_name = "AUDIENCE", value_parser = crate::binding::check_audience)]
     pub audience: Option<String>,
 
     /// Annotate sts-regional-endpoints=true so pods call their region's STS endpoint.
@@ -180,7 +180,7 @@ pub struct TrustPolicyArgs {
     pub partition: Partition,
 
     /// The token audience.
-    #[arg(long, default_value = crate::binding::DEFAULT_AUDIENCE)]
+    #[arg(long, default_value = crate::binding::DEFAULT_AUDIENCE, value_parser = crate::binding::check_audience)]
     pub audience: String,
 
     /// An existing trust policy (or `aws iam get-role` output) to add to; - reads stdin.

@@ -112,7 +112,8 @@ pub struct ProviderArgs {
     #[arg(
         long = "audience",
         default_value = crate::binding::DEFAULT_AUDIENCE,
-        value_name = "AUDIENCE"
+        value_name = "AUDIENCE",
+        value_parser = crate::binding::check_audience
     )]
     pub audiences: Vec<String>,
 

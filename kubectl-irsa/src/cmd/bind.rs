@@ -34,6 +34,14 @@ pub async fn run(args: &BindArgs, out: Output) -> Result<ExitCode> {
         (None, Some(account)) => Binding::of(account, &keys).audience,
         (None, None) => keys.default_audience().to_string(),
     };
+    // An audience from the cluster (the account's annotation, the webhook's default) is
+    // checked as --audience is: it goes into the trust policy and printed commands.
+    crate::binding::check_audience(&audience).map_err(|why| {
+        Error::Usage(format!(
+            "serviceaccount {}/{} (or the webhook's --token-audience) gives an {why}: pass --audience",
+            cluster.namespace, args.name
+        ))
+    })?;
     let audience = audience.as_str();
     let change = change(&cluster, args, existing.as_ref(), &wanted)?;
     let issuer = issuer(&cluster, args, existing.is_some(), audience, out).await?;

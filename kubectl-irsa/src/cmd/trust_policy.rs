@@ -6,10 +6,11 @@ use irsa_sts::Partition;
 
 use super::input::read_json;
 use crate::cli::TrustPolicyArgs;
+use crate::doctor::trust::{Context, Outcome, evaluate};
 use crate::error::{Error, Result};
 use crate::kube_api::{Cluster, DISCOVERY_PATH, Issuer};
 use crate::output::Output;
-use crate::trust_policy::{self, Grant};
+use crate::trust_policy::{self, ACTION, Grant};
 
 pub async fn run(args: &TrustPolicyArgs, out: Output) -> Result<ExitCode> {
     let (partition, account) = account(args)?;
@@ -45,7 +46,13 @@ pub async fn run(args: &TrustPolicyArgs, out: Output) -> Result<ExitCode> {
         })
         .collect();
     let policy = match existing {
-        Some(existing) => trust_policy::merge(existing, &grants)?,
+        Some(existing) => {
+            let merged = trust_policy::merge(existing, &grants)?;
+            for warning in denials(&merged, &grants) {
+                out.warn(warning);
+            }
+            merged
+        }
         None => trust_policy::generate(&grants),
     };
     if let Some(warning) = trust_policy::size_warning(&policy) {
@@ -53,6 +60,32 @@ pub async fn run(args: &TrustPolicyArgs, out: Output) -> Result<ExitCode> {
     }
     out.json(&policy)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A warning for each subject that an explicit Deny of the merged policy still blocks: IAM
+/// lets a Deny win over any Allow, so the statement just added would never take effect.
+/// Judged as doctor judges a token (its `sub` and `aud`; a pattern subject is judged as its
+/// own text).
+fn denials(policy: &serde_json::Value, grants: &[Grant]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for grant in grants {
+        let provider_arn = grant.provider.arn();
+        let aud = [grant.audience.clone()];
+        for sub in &grant.subjects {
+            let context = Context {
+                provider_arn: &provider_arn,
+                hostpath: &grant.provider.issuer_hostpath,
+                sub,
+                aud: &aud,
+            };
+            if let Outcome::Denied { statement } = evaluate(policy, &context) {
+                warnings.push(format!(
+                    "statement {statement} of the --merge policy denies {ACTION} to {sub} of {provider_arn}, and a Deny wins over the Allow added: remove or narrow that Deny"
+                ));
+            }
+        }
+    }
+    warnings
 }
 
 /// The account (and partition) that owns the OIDC providers.

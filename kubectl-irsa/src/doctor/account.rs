@@ -1,6 +1,7 @@
 //! Checks 4 and 5: a ServiceAccount's annotations, and the pod identity webhook that injects its
 //! pods (what the pods themselves carry is [`super::pods`]). Pure: objects in, checks out.
 
+use crate::shell::quote;
 use std::collections::BTreeMap;
 
 use irsa_sts::{Partition, RoleArn};
@@ -20,6 +21,7 @@ pub fn check_role_arn(
     name: &str,
 ) -> (Check, Option<RoleArn>) {
     const NAME: &str = "role-arn";
+    let (name, namespace) = (quote(name), quote(namespace));
     let bind = format!("kubectl irsa bind {name} -n {namespace} --role-arn ARN --overwrite");
     let Some(text) = annotations.get(&keys.role_arn()) else {
         let check = Check::fail(
@@ -76,8 +78,10 @@ pub fn check_audience(
 ) -> Check {
     const NAME: &str = "audience";
     let remove = format!(
-        "kubectl annotate serviceaccount {name} -n {namespace} {}-",
-        keys.audience()
+        "kubectl annotate serviceaccount {} -n {} {}",
+        quote(name),
+        quote(namespace),
+        quote(&format!("{}-", keys.audience()))
     );
     let default = keys.default_audience();
     match annotations.get(&keys.audience()).map(String::as_str) {
@@ -92,7 +96,8 @@ pub fn check_audience(
                 "{audience:?} instead of {default}: the IAM provider's client IDs and the trust policy's :aud must list it"
             ),
             format!(
-                "{remove} (or: aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn PROVIDER_ARN --client-id {audience})"
+                "{remove} (or: aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn PROVIDER_ARN --client-id {})",
+                quote(audience)
             ),
         ),
     }
@@ -109,7 +114,12 @@ pub fn check_expiration(
     const NAME: &str = "token-expiration";
     let key = keys.token_expiration();
     let set = |seconds: i64| {
-        format!("kubectl annotate serviceaccount {name} -n {namespace} --overwrite {key}={seconds}")
+        format!(
+            "kubectl annotate serviceaccount {} -n {} --overwrite {}",
+            quote(name),
+            quote(namespace),
+            quote(&format!("{key}={seconds}"))
+        )
     };
     let default = keys.default_expiration();
     match annotations.get(&key) {
@@ -168,7 +178,7 @@ pub fn check_webhook(found: &Fetched<Option<Webhook>>, ready: Option<&Fetched<bo
             ),
             format!(
                 "kubectl get pods -n {} and fix the webhook's deployment",
-                service.split('/').next().unwrap_or_default()
+                quote(service.split('/').next().unwrap_or_default())
             ),
         ),
         Some(Err(why)) => Check::pass(

@@ -2,6 +2,7 @@
 //! the keys it publishes, and what the issuer URL itself serves to IAM. Pure: documents and a
 //! token in, checks out.
 
+use crate::shell::quote;
 use std::net::IpAddr;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
@@ -155,7 +156,8 @@ pub fn check_jwks(
 ) -> Check {
     const NAME: &str = "jwks";
     let republish = format!(
-        "publish the signing key's public half: add it to the apiserver's --service-account-key-file, then kubectl irsa oidc documents --issuer {issuer} --out DIR and upload DIR"
+        "publish the signing key's public half: add it to the apiserver's --service-account-key-file, then kubectl irsa oidc documents --issuer {} --out DIR and upload DIR",
+        quote(issuer)
     );
     let text = match jwks {
         Ok(text) => text,
@@ -289,7 +291,8 @@ pub fn check_public(
 ) -> Check {
     const NAME: &str = "public";
     let upload = format!(
-        "upload the cluster's documents again: kubectl irsa oidc documents --issuer {issuer} --out DIR, then copy DIR to the issuer's host"
+        "upload the cluster's documents again: kubectl irsa oidc documents --issuer {} --out DIR, then copy DIR to the issuer's host",
+        quote(issuer)
     );
     let public_discovery = match public_discovery {
         Ok(text) => text,
@@ -417,7 +420,8 @@ pub fn check_thumbprint(thumbprint: &Thumbprint) -> Check {
             NAME,
             why.clone(),
             format!(
-                "check that {url} is reachable over https from here: kubectl irsa oidc thumbprint {url}"
+                "check that {url} is reachable over https from here: kubectl irsa oidc thumbprint {}",
+                quote(url)
             ),
         ),
     }

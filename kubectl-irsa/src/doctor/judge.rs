@@ -4,6 +4,7 @@
 //! each ServiceAccount's. Nothing here fetches, so a verdict is tested on a hand-built
 //! [`Evidence`].
 
+use crate::shell::quote;
 use irsa_sts::Claims;
 
 use super::evidence::{Account, ClusterEvidence, Evidence, Fetched, Public, document};
@@ -110,7 +111,11 @@ fn account_section(evidence: &Evidence, account: &Account, issuer_url: Option<&s
         let missing = Check::fail(
             "service-account",
             format!("serviceaccount {namespace}/{name} not found"),
-            format!("kubectl irsa bind {name} -n {namespace} --role-arn ARN (creates it)"),
+            format!(
+                "kubectl irsa bind {} -n {} --role-arn ARN (creates it)",
+                quote(name),
+                quote(namespace)
+            ),
         );
         return Section {
             subject,
@@ -142,7 +147,7 @@ fn account_section(evidence: &Evidence, account: &Account, issuer_url: Option<&s
         Err(why) => checks.push(Check::warn(
             "injection",
             format!("cannot list pods: {why}"),
-            format!("kubectl auth can-i list pods -n {namespace}"),
+            format!("kubectl auth can-i list pods -n {}", quote(namespace)),
         )),
     }
     if let (Some(policy), Some(token)) = (&evidence.trust_policy, &account.trust_token) {
@@ -172,7 +177,10 @@ fn trust_check(
         Err(why) => Check::warn(
             "trust",
             format!("no token to evaluate the policy with: {why}"),
-            format!("kubectl auth can-i create serviceaccounts/token -n {namespace}"),
+            format!(
+                "kubectl auth can-i create serviceaccounts/token -n {}",
+                quote(namespace)
+            ),
         ),
     }
 }
@@ -186,7 +194,9 @@ fn assume_check(assumed: &Fetched<String>, account: &Account) -> Check {
             "assume",
             error.clone(),
             format!(
-                "fix the failing checks above, then prove it with kubectl irsa whoami {name} -n {namespace}"
+                "fix the failing checks above, then prove it with kubectl irsa whoami {} -n {}",
+                quote(name),
+                quote(namespace)
             ),
         ),
     }

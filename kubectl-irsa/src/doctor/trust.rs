@@ -5,6 +5,7 @@
 //! (a `*` is a literal there), `StringLike` globs with `*` and `?`; condition keys are
 //! case-insensitive, values are not (but for the `IgnoreCase` operators).
 
+use crate::shell::quote;
 use irsa_sts::{Claims, RoleArn};
 use serde_json::Value;
 
@@ -427,8 +428,10 @@ fn outcome_check(
             NAME,
             reason,
             format!(
-                "kubectl irsa trust-policy --service-account {namespace}:{name} --role-arn {role} --merge FILE > trust.json && aws iam update-assume-role-policy --role-name {} --policy-document file://trust.json",
-                role.name()
+                "kubectl irsa trust-policy --service-account {} --role-arn {} --merge FILE > trust.json && aws iam update-assume-role-policy --role-name {} --policy-document file://trust.json",
+                quote(&format!("{namespace}:{name}")),
+                quote(role.as_str()),
+                quote(role.name())
             ),
         ),
     }

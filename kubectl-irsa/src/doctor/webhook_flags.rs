@@ -5,6 +5,7 @@
 
 use super::Check;
 use crate::binding::Keys;
+use crate::shell::quote;
 use crate::webhook::WebhookFlags;
 
 const NAME: &str = "webhook-flags";
@@ -40,7 +41,7 @@ pub fn check_unread(service: &str, keys: &Keys) -> Check {
             keys.prefix(),
             keys.default_audience()
         ),
-        format!("kubectl auth can-i get deployments -n {namespace}"),
+        format!("kubectl auth can-i get deployments -n {}", quote(namespace)),
     )
 }
 

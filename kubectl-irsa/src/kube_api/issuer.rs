@@ -6,6 +6,7 @@
 use irsa_sts::Claims;
 
 use super::{Cluster, DISCOVERY_PATH, KubeError};
+use crate::names::{self, NameError};
 
 /// The ClusterRoleBinding that lets every authenticated user read the issuer documents.
 pub const DISCOVERY_BINDING: &str = "kubectl create clusterrolebinding service-account-issuer-discovery-users --clusterrole=system:service-account-issuer-discovery --group=system:authenticated";
@@ -36,6 +37,24 @@ pub enum IssuerError {
     Call(KubeError),
     #[error("the cluster's {DISCOVERY_PATH} is not JSON with an issuer: pass --issuer URL")]
     Unreadable,
+    /// The cluster names an issuer IAM cannot take (`http://`, empty, relative, a query...):
+    /// checked as `--issuer` is, so nothing built from it is printed.
+    #[error(
+        "{origin} has an {source}: set the apiserver's --service-account-issuer to an https URL, or pass --issuer URL"
+    )]
+    Invalid {
+        origin: &'static str,
+        #[source]
+        source: NameError,
+    },
+}
+
+/// `issuer` when it passes the same check as `--issuer`; `origin` names where it was read.
+fn checked(issuer: String, origin: &'static str) -> Result<String, IssuerError> {
+    match names::check_issuer(&issuer) {
+        Ok(_) => Ok(issuer),
+        Err(source) => Err(IssuerError::Invalid { origin, source }),
+    }
 }
 
 impl Cluster {
@@ -50,10 +69,11 @@ impl Cluster {
                 IssuerError::Call(error)
             }
         })?;
-        serde_json::from_str::<serde_json::Value>(&text)
+        let issuer = serde_json::from_str::<serde_json::Value>(&text)
             .ok()
             .and_then(|document| document.get("issuer")?.as_str().map(str::to_string))
-            .ok_or(IssuerError::Unreadable)
+            .ok_or(IssuerError::Unreadable)?;
+        checked(issuer, "the cluster's /.well-known/openid-configuration")
     }
 
     /// The issuer from the discovery document or, when that is forbidden, from the `iss` of a
@@ -65,8 +85,12 @@ impl Cluster {
             Err(IssuerError::Forbidden(denied)) => {
                 let token = self.request_token(name, audience).await.ok().flatten();
                 let iss = token.and_then(|token| Claims::decode(&token).ok()?.iss);
-                iss.map(Issuer::FromToken)
-                    .ok_or(IssuerError::Forbidden(denied))
+                match iss {
+                    Some(iss) => {
+                        checked(iss, "the iss of a token from the cluster").map(Issuer::FromToken)
+                    }
+                    None => Err(IssuerError::Forbidden(denied)),
+                }
             }
             Err(other) => Err(other),
         }

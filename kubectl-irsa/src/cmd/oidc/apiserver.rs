@@ -110,7 +110,7 @@ fn key_pair(key_dir: &Path, given: &Path) -> Result<PublicKey> {
     let shown = given.display();
     let read = |name: &str| {
         let path = key_dir.join(name);
-        std::fs::read(&path).map_err(|e| {
+        irsa_sts::file::read_regular(&path, super::super::input::KEY_CAP).map_err(|e| {
             usage(format!(
                 "cannot read {}: {e} (`kubectl irsa oidc keygen --out {shown}` writes it)",
                 path.display()
@@ -165,6 +165,7 @@ async fn read_issuer(options: &ConnectOptions) -> std::result::Result<String, St
             IssuerError::NotServed(_) => format!("the cluster does not serve {DISCOVERY_PATH}"),
             IssuerError::Unreadable => format!("its {DISCOVERY_PATH} has no issuer"),
             IssuerError::Call(error) => error.to_string(),
+            invalid @ IssuerError::Invalid { .. } => invalid.to_string(),
         })
     };
     tokio::time::timeout(bound, read)

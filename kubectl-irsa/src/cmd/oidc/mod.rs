@@ -88,11 +88,7 @@ async fn documents(args: &DocumentsArgs, out: Output) -> Result<ExitCode> {
 fn public_key_files(paths: &[PathBuf]) -> Result<Vec<PublicKey>> {
     let mut keys: Vec<PublicKey> = Vec::new();
     for path in paths {
-        let bytes = std::fs::read(path).map_err(|source| Error::Read {
-            flag: "--public-key",
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = super::input::read_capped_bytes("--public-key", path, super::input::KEY_CAP)?;
         let source = format!("--public-key {}", path.display());
         for key in key_files::parse_pem(&bytes, &source)? {
             if !keys.contains(&key) {
@@ -170,13 +166,6 @@ async fn thumbprint(args: &ThumbprintArgs, out: Output) -> Result<ExitCode> {
 
 async fn provider(args: &ProviderArgs, out: Output) -> Result<ExitCode> {
     warn_about(&args.issuer, out);
-    for audience in &args.audiences {
-        if audience.is_empty() || audience.len() > 255 || audience.contains(char::is_whitespace) {
-            return Err(usage(format!(
-                "invalid --audience {audience:?}: give 1 to 255 characters without spaces, such as sts.amazonaws.com"
-            )));
-        }
-    }
     let mut thumbprints = args
         .thumbprints
         .iter()
