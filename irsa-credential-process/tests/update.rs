@@ -40,6 +40,7 @@ fn once_writes_the_profile_and_keeps_the_rest_of_the_file() {
     let pod = Pod::new(&sts.url());
     let file = pod.dir.path().join("credentials");
     std::fs::write(&file, OTHERS).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let run = Run::from(
         update(&pod, &file, &["--profile", "app", "--once"])
             .output()
@@ -64,7 +65,7 @@ fn once_writes_the_profile_and_keeps_the_rest_of_the_file() {
     .map(|(k, v)| (k.to_string(), v.clone()));
     assert_eq!(app, expected);
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(mode & 0o777, 0o600, "the file's mode is kept");
     for secret in [&issued.secret_access_key, &issued.session_token] {
         assert!(!run.stderr.contains(secret.as_str()));
     }
