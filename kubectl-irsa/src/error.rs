@@ -86,6 +86,15 @@ pub enum Error {
     /// Something that works everywhere else failed here (a runtime, a TLS setup).
     #[error("{what}: {detail}")]
     Internal { what: &'static str, detail: String },
+    /// The command's own deadline (`--timeout` of test and doctor) passed.
+    #[error(
+        "{command} did not finish within {after} (--timeout): {what} is too slow; raise --timeout, or set --request-timeout to see which request hangs"
+    )]
+    Deadline {
+        command: &'static str,
+        after: irsa_sts::HumanDuration,
+        what: &'static str,
+    },
     /// Ctrl-C: the message says what was left behind.
     #[error("{0}")]
     Interrupted(String),
@@ -105,7 +114,7 @@ impl Error {
             | Error::NotServed { .. }
             | Error::Issuer(IssuerError::NotServed(_) | IssuerError::Forbidden(_)) => 2,
             Error::Kube(error) if error.is_invalid() => 2,
-            Error::Connect(ConnectError::Client(_)) => 1,
+            Error::Connect(ConnectError::Client(_) | ConnectError::Exec(_)) => 1,
             Error::Connect(_) => 2,
             Error::Interrupted(_) => 130,
             _ => 1,

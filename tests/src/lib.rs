@@ -12,6 +12,7 @@
 
 pub mod fake_kube;
 pub mod fake_sts;
+pub mod hostile_kube;
 pub mod moto;
 pub mod run;
 pub mod server;

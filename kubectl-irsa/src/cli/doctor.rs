@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use irsa_sts::HumanDuration;
 
 use super::{KubeFlags, PrefixArg};
 use crate::names;
@@ -49,6 +50,11 @@ pub struct DoctorArgs {
     /// The STS endpoint for --assume [env: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL].
     #[arg(long, value_name = "URL", requires = "assume")]
     pub endpoint_url: Option<String>,
+
+    /// Give up after this long, such as 90s or 5m: the whole check, every request and lookup
+    /// included.
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = HumanDuration::positive)]
+    pub timeout: HumanDuration,
 
     #[command(flatten)]
     pub prefix: PrefixArg,

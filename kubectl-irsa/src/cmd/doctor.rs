@@ -14,8 +14,18 @@ use crate::output::{Output, ReportFormat};
 
 pub async fn run(args: &DoctorArgs, out: Output) -> Result<ExitCode> {
     let options = options(args)?;
-    let cluster = Cluster::connect(&args.kube.options()).await?;
-    let evidence = gather::gather(&cluster, &options).await?;
+    let gathered = async {
+        let cluster = Cluster::connect(&args.kube.options()).await?;
+        let evidence = gather::gather(&cluster, &options).await?;
+        Ok::<_, Error>((cluster, evidence))
+    };
+    let (cluster, evidence) = tokio::time::timeout(args.timeout.get(), gathered)
+        .await
+        .map_err(|_| Error::Deadline {
+            command: "doctor",
+            after: args.timeout,
+            what: "the cluster, or an endpoint it checks,",
+        })??;
     if args.name.is_none() && evidence.accounts.is_empty() {
         let scope = match args.all_namespaces {
             true => String::new(),

@@ -235,7 +235,9 @@ async fn get_raw(cluster: &Cluster, path: &str) -> (Fetched<String>, bool) {
 fn brief(error: &KubeError) -> String {
     match error.status() {
         Some(status) => format!("{} {} ({})", status.code, status.reason, status.message),
-        None => error.kube().to_string(),
+        None => error
+            .fault()
+            .map_or_else(|| error.kube().to_string(), ToString::to_string),
     }
 }
 

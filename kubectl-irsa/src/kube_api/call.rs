@@ -183,6 +183,11 @@ impl KubeError {
         }
     }
 
+    /// What went wrong on the way to the server, when it did not answer.
+    pub fn fault(&self) -> Option<&super::Fault> {
+        super::fault::find(self.kube())
+    }
+
     pub fn code(&self) -> Option<u16> {
         self.status().map(|status| status.code)
     }
@@ -222,6 +227,9 @@ impl fmt::Display for KubeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let call = self.call();
         let Some(status) = self.status() else {
+            if let Some(fault) = self.fault() {
+                return write!(f, "cannot {call}: {fault}");
+            }
             return write!(
                 f,
                 "cannot {call}: {} (check that the cluster is reachable: --context, --kubeconfig, --request-timeout)",

@@ -1,12 +1,16 @@
 //! A client built from kubectl's settings, resolved once by the command line into
 //! [`ConnectOptions`] (no clap type reaches here).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::client::ClientBuilder;
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
 use super::Cluster;
+use super::exec_plugin::{self, ExecError};
+use super::transport::{LimitLayer, Limits};
 use crate::names::{self, NameError};
 
 /// kubectl's global flags, as values.
@@ -25,35 +29,109 @@ pub struct ConnectOptions {
     pub request_timeout: Option<Duration>,
 }
 
-/// Why no client could be built; each names the flag to fix.
+/// Why no client could be built; each names the file or flag to fix, in one line.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("cannot read --kubeconfig {}: {source}", path.display())]
+    #[error("cannot read {}: {detail}", origin.name(path))]
     Kubeconfig {
+        origin: Origin,
         path: PathBuf,
-        #[source]
-        source: kube::config::KubeconfigError,
+        detail: String,
     },
-    #[error("cannot read a kubeconfig (KUBECONFIG or ~/.kube/config): {0}; pass --kubeconfig")]
-    NoKubeconfig(#[source] kube::config::KubeconfigError),
-    #[error("cannot use the kubeconfig: {0}; check --context, --cluster and --user")]
+    /// Neither `--kubeconfig` nor `KUBECONFIG`, and no `~/.kube/config`.
+    #[error("cannot find a kubeconfig: {0}; set KUBECONFIG or pass --kubeconfig")]
+    NoKubeconfig(String),
+    #[error("cannot use the kubeconfig: {}; check --context, --cluster and --user", first_line(.0))]
     Config(#[source] kube::config::KubeconfigError),
     #[error(transparent)]
     Namespace(#[from] NameError),
+    #[error(transparent)]
+    Exec(#[from] ExecError),
     #[error("cannot build a client for the cluster: {0}")]
     Client(#[source] kube::Error),
+}
+
+/// Where a kubeconfig file was named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Flag,
+    Env,
+    Home,
+}
+
+impl Origin {
+    /// The file, and who named it.
+    fn name(self, path: &Path) -> String {
+        match self {
+            Origin::Flag => format!("--kubeconfig {}", path.display()),
+            Origin::Env => format!("{} (named by KUBECONFIG)", path.display()),
+            Origin::Home => format!("the kubeconfig {}", path.display()),
+        }
+    }
+}
+
+/// The most a kubeconfig file may hold: a large one with many embedded certificates is < 1 MB.
+const KUBECONFIG_CAP: u64 = 16 << 20;
+
+/// The first line of a message (YAML errors quote the document below it).
+fn first_line(error: &impl std::fmt::Display) -> String {
+    let text = error.to_string();
+    let line = text.lines().next().unwrap_or_default().trim();
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
+}
+
+/// One kubeconfig file, checked first to be a regular file of sane size (a FIFO would block,
+/// `/dev/zero` would fill memory), then read by kube (which resolves its relative paths).
+fn read_one(path: &Path, origin: Origin) -> Result<Kubeconfig, ConnectError> {
+    let fail = |detail: String| ConnectError::Kubeconfig {
+        origin,
+        path: path.to_path_buf(),
+        detail,
+    };
+    irsa_sts::file::read_regular(path, KUBECONFIG_CAP).map_err(|e| fail(e.to_string()))?;
+    Kubeconfig::read_from(path).map_err(|error| match error {
+        KubeconfigError::Parse(parse) => fail(format!("not a kubeconfig: {}", first_line(&parse))),
+        other => fail(first_line(&other)),
+    })
+}
+
+/// The kubeconfig kubectl would read: `--kubeconfig`, else the files of `KUBECONFIG` merged,
+/// else `~/.kube/config`.
+fn read_kubeconfig(given: Option<&Path>) -> Result<Kubeconfig, ConnectError> {
+    if let Some(path) = given {
+        return read_one(path, Origin::Flag);
+    }
+    let listed: Vec<PathBuf> = std::env::var_os("KUBECONFIG")
+        .map(|value| std::env::split_paths(&value).collect())
+        .unwrap_or_default();
+    let listed: Vec<PathBuf> = listed
+        .into_iter()
+        .filter(|path| !path.as_os_str().is_empty())
+        .collect();
+    if listed.is_empty() {
+        let home = std::env::var_os("HOME")
+            .ok_or_else(|| ConnectError::NoKubeconfig("HOME is not set".into()))?;
+        let path = Path::new(&home).join(".kube/config");
+        if !path.exists() {
+            return Err(ConnectError::NoKubeconfig(format!(
+                "{} does not exist",
+                path.display()
+            )));
+        }
+        return read_one(&path, Origin::Home);
+    }
+    let mut merged = Kubeconfig::default();
+    for path in &listed {
+        let next = read_one(path, Origin::Env)?;
+        merged = merged.merge(next).map_err(ConnectError::Config)?;
+    }
+    Ok(merged)
 }
 
 impl ConnectOptions {
     /// The kubeconfig these options name.
     fn kubeconfig(&self) -> Result<Kubeconfig, ConnectError> {
-        match &self.kubeconfig {
-            Some(path) => Kubeconfig::read_from(path).map_err(|source| ConnectError::Kubeconfig {
-                path: path.clone(),
-                source,
-            }),
-            None => Kubeconfig::read().map_err(ConnectError::NoKubeconfig),
-        }
+        read_kubeconfig(self.kubeconfig.as_deref())
     }
 
     /// The namespace commands act in, read without connecting: `-n`, else the context's
@@ -94,16 +172,36 @@ pub(super) async fn connect(options: &ConnectOptions) -> Result<Cluster, Connect
     if !options.as_groups.is_empty() {
         config.auth_info.impersonate_groups = Some(options.as_groups.clone());
     }
-    if let Some(timeout) = options.request_timeout {
-        config.connect_timeout = Some(timeout);
-        config.read_timeout = Some(timeout);
-        config.write_timeout = Some(timeout);
-    }
+    let exec_timeout = options.request_timeout.unwrap_or(exec_plugin::EXEC_TIMEOUT);
+    exec_plugin::resolve(&mut config.auth_info, exec_timeout).await?;
     let namespace = options
         .namespace
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
     names::check_namespace(&namespace)?;
-    let client = kube::Client::try_from(config).map_err(ConnectError::Client)?;
+    let client = client(config, options.request_timeout)?;
     Ok(Cluster { client, namespace })
+}
+
+/// kube's client with its retries replaced by [`LimitLayer`]'s: kubectl's rules, and a bound.
+fn client(
+    mut config: kube::Config,
+    timeout: Option<Duration>,
+) -> Result<kube::Client, ConnectError> {
+    let url = &config.cluster_url;
+    let port = url.port_u16().unwrap_or(match url.scheme_str() {
+        Some("http") => 80,
+        _ => 443,
+    });
+    let server = format!("{}:{port}", url.host().unwrap_or_default());
+    config.default_retry = false;
+    if timeout.is_some() {
+        // The layer's deadline covers the whole call; these would only race it.
+        config.connect_timeout = None;
+        config.read_timeout = None;
+        config.write_timeout = None;
+    }
+    let limits = Limits { server, timeout };
+    let builder = ClientBuilder::try_from(config).map_err(ConnectError::Client)?;
+    Ok(builder.with_layer(&LimitLayer(Arc::new(limits))).build())
 }

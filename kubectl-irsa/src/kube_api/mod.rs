@@ -7,12 +7,16 @@
 
 mod call;
 mod connect;
+mod exec_plugin;
+mod fault;
 mod issuer;
+mod transport;
 mod webhook;
 mod workloads;
 
 pub use call::{Call, KubeError, Scope};
 pub use connect::{ConnectError, ConnectOptions};
+pub use fault::Fault;
 pub use issuer::{Issuer, IssuerError};
 
 use std::collections::HashMap;
@@ -210,12 +214,14 @@ impl Cluster {
             })
     }
 
-    /// What the cluster answers at a non-resource `path` (as `kubectl get --raw`).
+    /// What the cluster answers at a non-resource `path` (as `kubectl get --raw`), at most
+    /// [`RAW_CAP`]: these are small documents (discovery, JWKS).
     pub async fn get_raw(&self, path: &str) -> Result<String, KubeError> {
         let fail = |e| KubeError::new(Call::url(path), e);
-        let request = http::Request::get(path)
+        let mut request = http::Request::get(path)
             .body(Vec::new())
             .map_err(|e| fail(kube::Error::HttpError(e)))?;
+        request.extensions_mut().insert(transport::BodyCap(RAW_CAP));
         self.client.request_text(request).await.map_err(fail)
     }
 
@@ -301,6 +307,9 @@ impl Cluster {
             .map_err(|e| KubeError::new(Call::on::<K>("patch", scope, Some(name)), e))
     }
 }
+
+/// The most a raw GET reads: a JWKS of many keys is a few KB.
+pub const RAW_CAP: u64 = 1 << 20;
 
 /// The cluster's issuer discovery document.
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";

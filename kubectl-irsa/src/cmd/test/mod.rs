@@ -5,6 +5,7 @@ mod judge;
 mod wait;
 
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams};
@@ -16,24 +17,37 @@ use crate::binding::{Binding, Keys};
 use crate::cli::TestArgs;
 use crate::error::{Error, Result};
 use crate::injection::Injection;
-use crate::kube_api::{Cluster, DryRun, KubeError, Scope};
+use crate::kube_api::{Call, Cluster, DryRun, KubeError, Scope};
 use crate::output::Output;
 use crate::progress::Progress;
 use crate::test_pod::{self, Credentials, PodPlan};
 use wait::Ending;
 
+/// Deleting the pod and judging it after `--timeout` may take this much longer.
+const GRACE: Duration = Duration::from_secs(30);
+/// The wait's last look at the pod, at the deadline, may take this much longer: it says why
+/// the pod did not finish.
+const LAST_LOOK: Duration = Duration::from_secs(5);
+
 pub async fn run(args: &TestArgs, out: Output) -> Result<ExitCode> {
-    let cluster = Cluster::connect(&args.kube.options()).await?;
-    let (keys, flags) = super::keys::resolve(&cluster, &args.prefix, out).await;
-    let (binding, role) = bound_role(&cluster, args, &keys).await?;
-    let webhook_region = flags.and_then(|flags| flags.region);
-    let pod = prepare(&cluster, args, (&role, &binding), webhook_region.as_deref()).await?;
-    let created = cluster.create(&pod, DryRun::None).await.map_err(refused)?;
+    // --timeout bounds the whole test, from connecting to the pod's end.
+    let deadline = Instant::now() + args.timeout.get();
+    let late = || Error::Deadline {
+        command: "test",
+        after: args.timeout,
+        what: "the cluster",
+    };
+    let setup = tokio::time::timeout_at(deadline.into(), start(args, out)).await;
+    let (cluster, keys, binding, role, created) = setup.map_err(|_| late())??;
     let name = created.metadata.name.clone().unwrap_or_default();
     let credentials = test_pod::credentials(&created);
     let progress = Progress::start(&format!("pod/{name} created"), out);
+    let watched = tokio::time::timeout_at(
+        (deadline + LAST_LOOK).into(),
+        watch(&cluster, &name, args, deadline, credentials, &progress),
+    );
     let ending = tokio::select! {
-        ending = watch(&cluster, &name, args, credentials, &progress) => Some(ending?),
+        ending = watched => Some(ending.map_err(|_| late()).and_then(|ending| ending)),
         _ = tokio::signal::ctrl_c() => None,
     };
     progress.finish();
@@ -44,6 +58,7 @@ pub async fn run(args: &TestArgs, out: Output) -> Result<ExitCode> {
             "interrupted; pod/{name} {left}"
         )));
     };
+    let ending = ending?;
     let context = judge::Context {
         cluster: &cluster,
         args,
@@ -53,13 +68,27 @@ pub async fn run(args: &TestArgs, out: Output) -> Result<ExitCode> {
         pod: &created,
         credentials,
     };
-    let (passed, line) = judge::verdict(&context, ending).await;
+    let (passed, line) = tokio::time::timeout(GRACE, judge::verdict(&context, ending))
+        .await
+        .map_err(|_| late())?;
     out.line(line)?;
     Ok(if passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Everything before the pod runs: the client, the webhook's flags, the binding, the pod
+/// created.
+async fn start(args: &TestArgs, out: Output) -> Result<(Cluster, Keys, Binding, RoleArn, Pod)> {
+    let cluster = Cluster::connect(&args.kube.options()).await?;
+    let (keys, flags) = super::keys::resolve(&cluster, &args.prefix, out).await;
+    let (binding, role) = bound_role(&cluster, args, &keys).await?;
+    let webhook_region = flags.and_then(|flags| flags.region);
+    let pod = prepare(&cluster, args, (&role, &binding), webhook_region.as_deref()).await?;
+    let created = cluster.create(&pod, DryRun::None).await.map_err(refused)?;
+    Ok((cluster, keys, binding, role, created))
 }
 
 /// The ServiceAccount's binding and its role.
@@ -185,13 +214,15 @@ async fn watch(
     cluster: &Cluster,
     name: &str,
     args: &TestArgs,
+    deadline: Instant,
     credentials: Credentials,
     progress: &Progress,
 ) -> Result<Watched> {
     if !args.inject && credentials == Credentials::None {
         return Ok(Watched::NotInjected);
     }
-    let ending = wait::wait(cluster, name, args.timeout.get(), progress).await?;
+    let left = deadline.saturating_duration_since(Instant::now());
+    let ending = wait::wait(cluster, name, left, progress).await?;
     Ok(Watched::Ended(ending))
 }
 
@@ -204,7 +235,17 @@ async fn clean_up(cluster: &Cluster, name: &str, keep: bool, out: Output) {
         return;
     }
     let pods: Api<Pod> = cluster.api(&Scope::Namespace(namespace.clone()));
-    if let Err(error) = pods.delete(name, &DeleteParams::default()).await {
-        out.warn(format_args!("cannot delete pod/{name}: {error}"));
+    let delete = tokio::time::timeout(GRACE, pods.delete(name, &DeleteParams::default())).await;
+    let scope = Scope::Namespace(namespace.clone());
+    match delete {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => {
+            let error = KubeError::new(Call::on::<Pod>("delete", scope, Some(name)), error);
+            out.warn(format_args!("{error}; delete it with kubectl delete pod {name} -n {namespace}"));
+        }
+        Err(_) => out.warn(format_args!(
+            "cannot delete pod/{name} within {}s; delete it with kubectl delete pod {name} -n {namespace}",
+            GRACE.as_secs()
+        )),
     }
 }
