@@ -50,7 +50,8 @@ impl Route {
 /// The server; stops when dropped.
 pub struct HostileKube {
     server: BackgroundServer,
-    paths: Arc<Mutex<Vec<String>>>,
+    /// Each request's path and `Authorization` header.
+    paths: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl HostileKube {
@@ -61,7 +62,15 @@ impl HostileKube {
         let routes = Arc::new(routes);
         let handler: StreamingHandler = Arc::new(move |request| {
             let path = request.uri().path().to_string();
-            log.lock().expect("the log").push(path.clone());
+            let authorization = request
+                .headers()
+                .get("authorization")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            log.lock()
+                .expect("the log")
+                .push((path.clone(), authorization));
             let method = request.method().as_str().to_string();
             let reply = routes
                 .iter()
@@ -88,7 +97,16 @@ impl HostileKube {
     /// How many requests arrived for `path`.
     pub fn requests_to(&self, path: &str) -> usize {
         let paths = self.paths.lock().expect("the log");
-        paths.iter().filter(|seen| *seen == path).count()
+        paths.iter().filter(|(seen, _)| seen == path).count()
+    }
+
+    /// The `Authorization` headers the requests carried, in order.
+    pub fn authorizations(&self) -> Vec<String> {
+        let paths = self.paths.lock().expect("the log");
+        paths
+            .iter()
+            .map(|(_, authorization)| authorization.clone())
+            .collect()
     }
 
     /// A kubeconfig in `dir` whose current context talks to this server with a token.
