@@ -113,3 +113,31 @@ fn a_refused_token_request_names_the_subresource() {
     let line = "error: (check with `kubectl auth can-i create serviceaccounts/cart --subresource=token -n shop`)";
     assert_eq!(can_i(&cluster, line), ("yes".into(), 0));
 }
+
+/// A usage error is one `error:` line, as every other error (clap's usage block and tips
+/// dropped), with kubectl's exit code 2.
+#[test]
+fn usage_errors_are_one_line() {
+    let cluster = Cluster::bound();
+    for (args, expected) in [
+        (
+            &["list", "--bogus"][..],
+            "error: unexpected argument '--bogus' found\n",
+        ),
+        (
+            &["bind"][..],
+            "error: the following required arguments were not provided: --role-arn <ARN> <SERVICEACCOUNT>\n",
+        ),
+        (
+            &["list", "--request-timeout", "soon"][..],
+            "error: invalid value 'soon' for '--request-timeout <DURATION>': \"soon\" is not a duration (expected number at 0): write it as 30s, 5m or 1h30m (a bare number is seconds)\n",
+        ),
+    ] {
+        let run = cluster.run(args);
+        assert_eq!(
+            (run.code, run.stderr.as_str(), run.stdout.as_str()),
+            (2, expected, ""),
+            "{args:?}"
+        );
+    }
+}

@@ -116,5 +116,23 @@ impl PrefixArg {
     }
 }
 
+/// A usage error in one line: clap's first line without its `error: `, with the lines it
+/// indents below it (the missing arguments); the usage block and tips are dropped.
+pub fn usage_line(error: &clap::Error) -> String {
+    let text = error.render().to_string();
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or_default();
+    let mut line = first
+        .strip_prefix("error: ")
+        .unwrap_or(first)
+        .trim()
+        .to_string();
+    for more in lines.take_while(|more| !more.trim().is_empty()) {
+        line.push(' ');
+        line.push_str(more.trim());
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests;
