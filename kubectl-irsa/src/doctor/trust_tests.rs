@@ -196,3 +196,22 @@ fn trust_check_names_the_condition_and_the_fix() {
         Status::Fail
     );
 }
+
+#[test]
+fn the_fix_line_quotes_a_role_from_get_role_output() {
+    // IAM role paths take any of `!` to `~`: a get-role output may name such a role.
+    let hostile = "arn:aws:iam::123456789012:role/$(touch$IFS'x');/cart";
+    let p = policy("StringEquals", json!("system:serviceaccount:web:cart"));
+    let get_role = json!({"Role": {"Arn": hostile, "AssumeRolePolicyDocument": p}});
+    let check = check_trust(
+        &get_role,
+        None,
+        &claims("system:serviceaccount:shop:cart", "sts.amazonaws.com"),
+        "shop",
+        "cart",
+    );
+    assert_eq!(
+        check.fix.unwrap(),
+        r#"kubectl irsa trust-policy --service-account shop:cart --role-arn 'arn:aws:iam::123456789012:role/$(touch$IFS'\''x'\'');/cart' --merge FILE > trust.json && aws iam update-assume-role-policy --role-name cart --policy-document file://trust.json"#
+    );
+}

@@ -116,7 +116,10 @@ pub fn publish_instructions(issuer: &str, out: &Path, jwks_path: &str) -> Vec<St
             shell_quote(&out.to_string_lossy()),
         )],
     };
-    lines.push(format!("# Check: curl -fsS {base}/{DISCOVERY_PATH}"));
+    lines.push(format!(
+        "# Check: curl -fsS {}",
+        shell_quote(&format!("{base}/{DISCOVERY_PATH}"))
+    ));
     lines.push(String::new());
     lines.push("# Issuer URLs an S3 bucket serves over https (tokens carry the issuer byte for byte: choose it before configuring the apiserver):".into());
     let forms = match &s3 {
