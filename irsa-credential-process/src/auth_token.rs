@@ -3,8 +3,11 @@
 //! presented at. `serve` writes the file and `probe` reads it, so both find it here by the same
 //! rule, and refuse the same bad files; neither mode imports the other.
 
-use std::io::{ErrorKind, Write};
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use irsa_sts::file::{self, FileError};
 
 /// Why the token file cannot be used; the message names the file and the fix.
 #[derive(Debug, thiserror::Error)]
@@ -16,11 +19,55 @@ pub enum AuthTokenError {
         path: String,
         source: std::io::Error,
     },
-    #[error(
-        "the authorization token file {path} holds a newline, a space or a non-ASCII byte, which SDKs cannot send in the Authorization header: write the token alone, such as printf %s TOKEN > {path}"
-    )]
-    Invalid { path: String },
+    /// Bad input (exit 2): what is wrong with the file says how to fix it.
+    #[error("{}", problem.message(path))]
+    Invalid { path: String, problem: Problem },
 }
+
+/// What makes a token file unfit: whoever can write it chooses the token, and a token that
+/// can be guessed lets any local process take the credentials.
+#[derive(Debug)]
+pub enum Problem {
+    /// A newline, a space or a non-ASCII byte.
+    Unsendable,
+    NotRegular(&'static str),
+    TooLarge,
+    TooShort(usize),
+    OtherOwner(u32),
+    Writable(u32),
+}
+
+impl Problem {
+    fn message(&self, path: &str) -> String {
+        let fix = "give --auth-token-file (or AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) another path, where serve writes a random token";
+        match self {
+            Problem::Unsendable => format!(
+                "the authorization token file {path} holds a newline, a space or a non-ASCII byte, which SDKs cannot send in the Authorization header: write the token alone, such as printf %s TOKEN > {path}"
+            ),
+            Problem::NotRegular(kind) => format!(
+                "the authorization token file {path} is a {kind}, not a regular file: {fix}"
+            ),
+            Problem::TooLarge => format!(
+                "the authorization token file {path} is larger than {MAX_FILE} bytes, too large for a token: {fix}"
+            ),
+            Problem::TooShort(length) => format!(
+                "the authorization token in {path} has {length} characters, fewer than {MIN_LENGTH}: it could be guessed; write a longer one (printf %s \"$(openssl rand -hex 32)\" > {path}), or {fix}"
+            ),
+            Problem::OtherOwner(uid) => format!(
+                "the authorization token file {path} belongs to uid {uid}, neither this user nor root, so that user chooses the token: remove it, or {fix}"
+            ),
+            Problem::Writable(mode) => format!(
+                "the authorization token file {path} is writable by group or others (mode {mode:04o}), so they choose the token: chmod go-w {path}, or {fix}"
+            ),
+        }
+    }
+}
+
+/// A token shorter than this is refused: our own are 64 characters, and so are those of
+/// `openssl rand -hex 32`, which the README suggests for a Secret.
+pub const MIN_LENGTH: usize = 32;
+/// SDKs send the whole file in a header: anything near this is not a token.
+pub const MAX_FILE: u64 = 16 * 1024;
 
 /// The path of the container credentials endpoint, where the token is presented.
 pub const CREDENTIALS_PATH: &str = "/v1/credentials";
@@ -47,23 +94,51 @@ fn load_or_create(path: &Path) -> Result<String, AuthTokenError> {
     }
 }
 
-/// The token `path` holds; `None` when the file is missing or empty.
+/// The token `path` holds; `None` when the file is missing or empty. The file must be a
+/// regular file (symlinks followed: a Secret's volume links its files), opened without blocking
+/// (a FIFO is refused at once), owned by this user or root and writable by no one else, and
+/// hold a token SDKs can send that is too long to guess.
 pub fn existing(path: &Path) -> Result<Option<String>, AuthTokenError> {
-    match std::fs::read(path) {
-        // SDKs send the file's bytes as they are: a newline would make every request fail.
-        Ok(bytes) if !bytes.is_empty() => match String::from_utf8(bytes) {
-            Ok(token) if token.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(token)),
-            _ => Err(AuthTokenError::Invalid {
-                path: path.display().to_string(),
-            }),
-        },
-        Ok(_) => Ok(None),
-        Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(AuthTokenError::Unusable {
-            path: path.display().to_string(),
-            source,
-        }),
+    let invalid = |problem| AuthTokenError::Invalid {
+        path: path.display().to_string(),
+        problem,
+    };
+    let unusable = |source| AuthTokenError::Unusable {
+        path: path.display().to_string(),
+        source,
+    };
+    let file = match file::open_regular(path, false) {
+        Ok(file) => file,
+        Err(FileError::Io(error)) if error.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(FileError::Io(source)) => return Err(unusable(source)),
+        Err(FileError::NotRegular { kind }) => return Err(invalid(Problem::NotRegular(kind))),
+        Err(FileError::TooLarge { .. }) => return Err(invalid(Problem::TooLarge)),
+    };
+    let meta = file.metadata().map_err(unusable)?;
+    if meta.uid() != rustix::process::geteuid().as_raw() && meta.uid() != 0 {
+        return Err(invalid(Problem::OtherOwner(meta.uid())));
     }
+    if meta.mode() & 0o022 != 0 {
+        return Err(invalid(Problem::Writable(meta.mode() & 0o7777)));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unusable)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(invalid(Problem::TooLarge));
+    }
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    // SDKs send the file's bytes as they are: a newline would make every request fail.
+    if !bytes.iter().all(u8::is_ascii_graphic) {
+        return Err(invalid(Problem::Unsendable));
+    }
+    if bytes.len() < MIN_LENGTH {
+        return Err(invalid(Problem::TooShort(bytes.len())));
+    }
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// A new random token, written to `path` atomically with mode 0600.
@@ -115,8 +190,9 @@ mod tests {
     fn takes_a_token_someone_else_wrote() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token");
-        std::fs::write(&path, "from-a-secret").unwrap();
-        assert_eq!(load_or_create(&path).unwrap(), "from-a-secret");
+        let token = "from-a-secret-0123456789abcdef-0123456789";
+        std::fs::write(&path, token).unwrap();
+        assert_eq!(load_or_create(&path).unwrap(), token);
     }
 
     #[test]

@@ -10,6 +10,8 @@ use crate::cli::StsOptions;
 /// Refresh this long before expiry by default: above botocore's 15 minutes, so that SDKs do not
 /// re-run the helper on every call.
 const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(20 * 60);
+/// A --policy file larger than this is not a session policy.
+const MAX_POLICY_FILE: u64 = 64 * 1024;
 /// Up to this much is added at random, so that many pods do not refresh in the same second.
 const REFRESH_JITTER: Duration = Duration::from_secs(120);
 
@@ -190,9 +192,11 @@ fn default_cache_dir(env: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
 /// The inline policy as given, or read from `file://PATH`; it must be JSON.
 fn read_policy(value: &str) -> Result<String, SettingsError> {
     let policy = match value.strip_prefix("file://") {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| {
-            SettingsError(format!("cannot read --policy file {path}: {e}; give a readable JSON file or the JSON itself"))
-        })?,
+        // STS takes at most 2,048 characters of policy; a FIFO or a device is refused at once.
+        Some(path) => irsa_sts::file::read_regular_text(std::path::Path::new(path), MAX_POLICY_FILE)
+            .map_err(|e| {
+                SettingsError(format!("cannot read --policy file {path}: {e}; give a readable JSON file or the JSON itself"))
+            })?,
         None => value.to_string(),
     };
     serde_json::from_str::<serde_json::Value>(&policy).map_err(|e| {

@@ -126,13 +126,14 @@ fn default_token_file_lives_in_the_cache_directory_and_env_names_an_existing_one
 
     let mut pod = Pod::new(&sts.url());
     let shared = pod.dir.path().join("shared-token");
-    std::fs::write(&shared, "token-from-a-secret").unwrap();
+    let from_a_secret = "token-from-a-secret-0123456789abcdef0123456789abcdef";
+    std::fs::write(&shared, from_a_secret).unwrap();
     pod.extra_env.push((
         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE".into(),
         shared.to_str().unwrap().into(),
     ));
     let server = serving(&pod, &[]);
-    let ok = server.get(server.url(), &[("Authorization", "token-from-a-secret")]);
+    let ok = server.get(server.url(), &[("Authorization", from_a_secret)]);
     assert_eq!(ok.status, 200, "{}", ok.body);
 }
 
@@ -285,7 +286,7 @@ fn probe_passes_only_while_serve_hands_out_credentials() {
     );
 
     // A token file that is not the server's: the server refuses, so not ready.
-    std::fs::write(&auth_file, "another-token").unwrap();
+    std::fs::write(&auth_file, "another-token-0123456789abcdef0123456789").unwrap();
     let refused = probe(port);
     assert_eq!(refused.code, 1);
     assert!(
@@ -303,7 +304,7 @@ fn probe_passes_only_while_serve_hands_out_credentials() {
     assert_eq!(
         closed.failure(),
         format!(
-            "irsa-credential-process: error: not ready: cannot connect for GET http://127.0.0.1:{port}/v1/credentials: Connection refused (os error 111)"
+            "irsa-credential-process: error: not ready: cannot connect for GET http://127.0.0.1:{port}/v1/credentials: connection refused"
         )
     );
 }

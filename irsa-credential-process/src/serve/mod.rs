@@ -4,6 +4,7 @@
 //! server (listen, first credentials, token file, env lines) and hands the refresh loop a
 //! channel to publish into; `routes` and `imds` answer the requests.
 
+mod host;
 mod imds;
 mod routes;
 

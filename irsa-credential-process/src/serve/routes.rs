@@ -12,7 +12,7 @@ use serde::Serialize;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use super::{Shared, imds};
+use super::{Shared, host, imds};
 use crate::auth_token::CREDENTIALS_PATH;
 use crate::refresh::Fresh;
 
@@ -70,6 +70,17 @@ pub async fn handle(request: Request<Incoming>, shared: Arc<Shared>) -> Result<R
 
 fn route(request: &Request<Incoming>, shared: &Shared) -> Reply {
     let path = request.uri().path();
+    if let Some(named) = host::foreign(request) {
+        shared.reporter.warn(&format!(
+            "refused {} {path}: Host {named:?} is not a loopback name or address (a web page rebinding its DNS name to this machine?); clients must use 127.0.0.1, [::1] or localhost",
+            request.method()
+        ));
+        return error(
+            StatusCode::FORBIDDEN,
+            "InvalidHost",
+            "only requests to 127.0.0.1, [::1] or localhost are answered",
+        );
+    }
     if path == CREDENTIALS_PATH {
         return container_credentials(request, shared);
     }
