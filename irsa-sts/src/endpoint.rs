@@ -48,7 +48,8 @@ pub enum EndpointError {
     #[error("invalid AWS_USE_FIPS_ENDPOINT {0:?}: use true or false")]
     Fips(String),
     #[error(
-        "invalid endpoint URL {0:?}: give an http:// or https:// URL such as https://sts.us-west-2.amazonaws.com"
+        "invalid endpoint URL {:?}: give an http:// or https:// URL such as https://sts.us-west-2.amazonaws.com",
+        crate::network::redacted(.0)
     )]
     Url(String),
     #[error("invalid region {0:?}: give a region name such as us-west-2")]
@@ -114,7 +115,7 @@ impl StsEndpoint {
 impl fmt::Display for StsEndpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.url {
-            Some(url) => write!(f, "STS at {url}"),
+            Some(url) => write!(f, "STS at {}", crate::network::redacted(url)),
             None if self.fips => write!(f, "the FIPS STS endpoint of {}", self.region),
             None => write!(f, "the STS endpoint of {}", self.region),
         }

@@ -1,19 +1,21 @@
 //! The unsigned STS `AssumeRoleWithWebIdentity` call, with retries inside an overall deadline.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_runtime::retries::classifiers::{AwsErrorCodeClassifier, TRANSIENT_ERRORS};
 use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::{AppName, Region};
-use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError;
-use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_sdk_sts::operation::assume_role_with_web_identity::{
+    AssumeRoleWithWebIdentityError, AssumeRoleWithWebIdentityOutput,
+};
 use time::OffsetDateTime;
 
+use crate::answer::{self, AnswerError};
 use crate::arn::{RoleArn, SessionName};
 use crate::endpoint::StsEndpoint;
+use crate::response::{self, CapAnswer};
 use crate::transport::{self, CaBundle, TransportError};
 
 /// How the client reaches STS and how hard it tries.
@@ -66,13 +68,20 @@ impl Credentials {
         ]
     }
 
-    /// `export NAME='value'` lines for `eval` (the values never contain a quote).
+    /// `export NAME='value'` lines for `eval` in any POSIX shell: every value single-quoted,
+    /// whatever it holds (credentials are checked before, quoting does not rely on it).
     pub fn export_lines(&self) -> String {
         self.environment()
             .iter()
-            .map(|(name, value)| format!("export {name}='{value}'\n"))
+            .map(|(name, value)| format!("export {name}={}\n", sh_quoted(value)))
             .collect()
     }
+}
+
+/// `value` as one single-quoted word for sh, bash, zsh and dash: inside single quotes nothing
+/// is special but the quote itself, written `'\''` (POSIX, Shell Command Language 2.2.2).
+pub fn sh_quoted(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
 }
 
 /// RFC 3339 in UTC with `Z` and whole seconds, as SDKs parse it.
@@ -116,9 +125,78 @@ pub enum StsError {
         endpoint: StsEndpoint,
         detail: String,
     },
+    /// An HTTP answer without an STS error code: a proxy, a captive portal, a redirect.
+    #[error("{endpoint} answered HTTP {} with {body} instead of an STS answer", status_line(*status))]
+    NotSts {
+        endpoint: StsEndpoint,
+        status: u16,
+        body: Body,
+    },
+    #[error("{endpoint} sent an answer larger than {limit} bytes (STS answers are a few KB)")]
+    TooLarge { endpoint: StsEndpoint, limit: usize },
+    /// A success answer whose credentials cannot be used (truncated, forged, expired).
+    #[error("{endpoint} answered {} with unusable credentials ({why})", times(*attempts))]
+    Unusable {
+        endpoint: StsEndpoint,
+        why: Box<AnswerError>,
+        attempts: u32,
+    },
+}
+
+/// What the body of an answer that is not STS's looked like; never what it said (it may echo
+/// the request, token included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    Empty,
+    Html,
+    /// XML of this many bytes, but not an STS document.
+    OtherXml(usize),
+    /// This many bytes that are not XML.
+    NotXml(usize),
+}
+
+impl fmt::Display for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Empty => write!(f, "an empty body"),
+            Body::Html => write!(f, "an HTML page"),
+            Body::OtherXml(bytes) => write!(f, "{bytes} bytes of other XML"),
+            Body::NotXml(bytes) => write!(f, "{bytes} bytes that are not XML"),
+        }
+    }
+}
+
+/// `503 Service Unavailable`.
+fn status_line(status: u16) -> String {
+    match hyper::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        Some(reason) => format!("{status} {reason}"),
+        None => status.to_string(),
+    }
+}
+
+/// `once`, `5 times`.
+fn times(count: u32) -> String {
+    match count {
+        1 => "once".to_string(),
+        _ => format!("{count} times"),
+    }
 }
 
 impl StsError {
+    /// A 2xx answer that is not STS XML: cut short on its way, worth another try.
+    fn is_truncated_answer(&self) -> bool {
+        matches!(
+            self,
+            StsError::NotSts {
+                status: 200..=299,
+                ..
+            }
+        )
+    }
+
     /// The STS error code, when STS answered with one.
     pub fn code(&self) -> Option<&str> {
         match self {
@@ -166,6 +244,7 @@ impl StsClient {
                     .connect_timeout(options.deadline.min(Duration::from_secs(3)))
                     .build(),
             );
+        config = config.interceptor(CapAnswer);
         if let Ok(app_name) = AppName::new(options.app_name) {
             config = config.app_name(app_name);
         }
@@ -182,11 +261,50 @@ impl StsClient {
         &self.options.endpoint
     }
 
-    /// Trades the token for credentials.
+    /// Trades the token for credentials. A success answer that cannot be used (credentials
+    /// failing [`answer::check`], or a 2xx that is not STS XML: a truncated answer) is retried
+    /// like a transient failure, within the same attempts and deadline.
     pub async fn assume_role_with_web_identity(
         &self,
         request: WebIdentityRequest<'_>,
     ) -> Result<Credentials, StsError> {
+        let deadline = Instant::now() + self.options.deadline;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let left = deadline.saturating_duration_since(Instant::now());
+            let error = match tokio::time::timeout(left, self.call(request)).await {
+                Err(_) => return Err(self.timeout()),
+                Ok(Ok(Ok(credentials))) => return Ok(credentials),
+                Ok(Ok(Err(why))) => StsError::Unusable {
+                    endpoint: self.options.endpoint.clone(),
+                    why: Box::new(why),
+                    attempts,
+                },
+                Ok(Err(error)) if error.is_truncated_answer() => error,
+                Ok(Err(error)) => return Err(error),
+            };
+            // 200 ms, doubling, at most 1.6 s: as the SDK's own backoff for the other failures.
+            let pause = Duration::from_millis(200 << (attempts - 1).min(3));
+            if attempts >= self.options.max_attempts || Instant::now() + pause >= deadline {
+                return Err(error);
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    fn timeout(&self) -> StsError {
+        StsError::Timeout {
+            endpoint: self.options.endpoint.clone(),
+            deadline: self.options.deadline,
+        }
+    }
+
+    /// One call (with the SDK's own retries); the inner result is the check of the answer.
+    async fn call(
+        &self,
+        request: WebIdentityRequest<'_>,
+    ) -> Result<Result<Credentials, AnswerError>, StsError> {
         let mut call = self
             .client
             .assume_role_with_web_identity()
@@ -202,63 +320,108 @@ impl StsClient {
                     .build(),
             );
         }
-        let output = call.send().await.map_err(|e| self.classify(e))?;
-        let bad = |detail: &str| StsError::BadResponse {
-            endpoint: self.options.endpoint.clone(),
-            detail: detail.to_string(),
-        };
-        let credentials = output.credentials().ok_or_else(|| bad("no Credentials"))?;
-        let expiration = OffsetDateTime::from_unix_timestamp(credentials.expiration().secs())
-            .map_err(|_| bad("Expiration out of range"))?;
-        let assumed_role_arn = output
-            .assumed_role_user()
-            .map(|user| user.arn().to_string())
-            .unwrap_or_default();
-        let account_id = assumed_role_arn
-            .split(':')
-            .nth(4)
-            .filter(|account| account.len() == 12)
-            .unwrap_or(request.role_arn.account())
-            .to_string();
-        Ok(Credentials {
-            access_key_id: credentials.access_key_id().to_string(),
-            secret_access_key: credentials.secret_access_key().to_string(),
-            session_token: credentials.session_token().to_string(),
-            expiration,
-            account_id,
-            assumed_role_arn,
-        })
+        let output = call.send().await.map_err(|error| {
+            response::classify(error, &self.options.endpoint, self.options.deadline)
+        })?;
+        Ok(read_answer(&output, request.role_arn))
+    }
+}
+
+/// The credentials of a success answer, checked field by field.
+fn read_answer(
+    output: &AssumeRoleWithWebIdentityOutput,
+    role_arn: &RoleArn,
+) -> Result<Credentials, AnswerError> {
+    let credentials = output
+        .credentials()
+        .ok_or(AnswerError::Missing("Credentials"))?;
+    let expiration =
+        OffsetDateTime::from_unix_timestamp(credentials.expiration().secs()).map_err(|_| {
+            AnswerError::Malformed {
+                field: "Expiration",
+                why: "out of range",
+            }
+        })?;
+    let user = output.assumed_role_user();
+    let assumed_role_arn = user.map(|user| user.arn().to_string()).unwrap_or_default();
+    for (name, value) in [
+        ("AssumedRoleId", user.map(|user| user.assumed_role_id())),
+        (
+            "SubjectFromWebIdentityToken",
+            output.subject_from_web_identity_token(),
+        ),
+        ("Audience", output.audience()),
+        ("Provider", output.provider()),
+    ] {
+        answer::check_text(name, value)?;
+    }
+    let account_id = assumed_role_arn
+        .split(':')
+        .nth(4)
+        .filter(|account| account.len() == 12)
+        .unwrap_or(role_arn.account())
+        .to_string();
+    let credentials = Credentials {
+        access_key_id: credentials.access_key_id().to_string(),
+        secret_access_key: credentials.secret_access_key().to_string(),
+        session_token: credentials.session_token().to_string(),
+        expiration,
+        account_id,
+        assumed_role_arn,
+    };
+    answer::check(&credentials, OffsetDateTime::now_utc())?;
+    Ok(credentials)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The quoting alone must hold, even for values the answer check would refuse.
+    #[test]
+    fn export_lines_survive_eval_in_sh_whatever_the_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let hostile = [
+            "ASIA'$(touch pwned)'",
+            "a\"b`touch pwned`c\\",
+            "line\nexport EVIL=1; touch pwned",
+            "''''",
+            "$HOME ${x:-y} !! * ~",
+        ];
+        for value in hostile {
+            let credentials = Credentials {
+                access_key_id: value.into(),
+                secret_access_key: format!("{value}2"),
+                session_token: String::new(),
+                expiration: OffsetDateTime::UNIX_EPOCH,
+                account_id: String::new(),
+                assumed_role_arn: String::new(),
+            };
+            let script = format!(
+                "{}printf '%s|%s|%s' \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\" \"${{EVIL:-}}\"",
+                credentials.export_lines()
+            );
+            let output = std::process::Command::new("sh")
+                .args(["-c", &script])
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{value:?}: {output:?}");
+            assert_eq!(
+                String::from_utf8(output.stdout).unwrap(),
+                format!("{value}|{value}2|"),
+                "{value:?}"
+            );
+            assert!(
+                !dir.path().join("pwned").exists(),
+                "{value:?} ran a command"
+            );
+        }
     }
 
-    fn classify(&self, error: SdkError<AssumeRoleWithWebIdentityError>) -> StsError {
-        let endpoint = self.options.endpoint.clone();
-        match error {
-            SdkError::ServiceError(service) => {
-                let err = service.err();
-                StsError::Refused {
-                    code: err.code().unwrap_or("Unknown").to_string(),
-                    message: err.message().unwrap_or_default().to_string(),
-                }
-            }
-            SdkError::TimeoutError(_) => StsError::Timeout {
-                endpoint,
-                deadline: self.options.deadline,
-            },
-            SdkError::DispatchFailure(failure) if failure.is_timeout() => StsError::Timeout {
-                endpoint,
-                deadline: self.options.deadline,
-            },
-            SdkError::DispatchFailure(failure) => StsError::Unreachable {
-                endpoint,
-                detail: failure
-                    .as_connector_error()
-                    .map(|e| DisplayErrorContext(e).to_string())
-                    .unwrap_or_else(|| format!("{failure:?}")),
-            },
-            other => StsError::BadResponse {
-                endpoint,
-                detail: DisplayErrorContext(&other).to_string(),
-            },
-        }
+    #[test]
+    fn single_quotes_are_closed_escaped_and_reopened() {
+        assert_eq!(sh_quoted("it's"), r"'it'\''s'");
+        assert_eq!(sh_quoted(""), "''");
     }
 }

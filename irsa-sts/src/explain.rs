@@ -3,6 +3,7 @@
 
 use time::OffsetDateTime;
 
+use crate::answer::AnswerError;
 use crate::arn::RoleArn;
 use crate::exchange::{StsError, rfc3339};
 use crate::token::Claims;
@@ -47,14 +48,43 @@ pub fn explain(error: &StsError, ctx: &ExplainContext<'_>) -> String {
         StsError::Unreachable { .. } => format!(
             "{error}: check DNS and network access to STS, or point AWS_ENDPOINT_URL_STS at a reachable endpoint"
         ),
-        StsError::BadResponse { .. } => {
+        StsError::BadResponse { .. } | StsError::TooLarge { .. } => {
             format!("{error}: check that the endpoint URL is an STS endpoint")
         }
+        StsError::NotSts { status, .. } => not_sts(error, *status),
+        StsError::Unusable { why, .. } => unusable(error, why),
     };
     match error {
         StsError::Refused { .. } => format!("{advice} [{}]", token_summary(ctx)),
         _ => advice,
     }
+}
+
+/// Advice for an HTTP answer that is not STS's, by its status class.
+fn not_sts(error: &StsError, status: u16) -> String {
+    let advice = match status / 100 {
+        3 => "STS never redirects: check the endpoint URL (scheme, host, path) and any proxy",
+        5 => {
+            "STS or a proxy in front of it is failing (retried already): try again later, or check the proxy"
+        }
+        _ => {
+            "check that the endpoint URL is an STS endpoint and that no proxy answers in its place"
+        }
+    };
+    format!("{error}: {advice}")
+}
+
+/// Advice for credentials that failed the check: a clock for the dates, the path otherwise.
+fn unusable(error: &StsError, why: &AnswerError) -> String {
+    let advice = match why {
+        AnswerError::Expired(_) | AnswerError::TooFar(_) => {
+            "check this machine's clock (date -u), and that the endpoint URL is STS itself"
+        }
+        _ => {
+            "the answer was cut short or altered on its way: check that the endpoint URL is STS itself and what proxies stand between"
+        }
+    };
+    format!("{error}: {advice}")
 }
 
 /// What the advice about a refusal may name, with placeholders where the token says nothing.

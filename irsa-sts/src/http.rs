@@ -121,10 +121,10 @@ where
         if e.is_connect() {
             HttpError::Connect {
                 url: url.to_string(),
-                why: root_cause(&e),
+                why: crate::network::describe(&e),
             }
         } else {
-            failed(source_chain(&e))
+            failed(crate::network::describe(&e))
         }
     })?;
     let status = response.status();
@@ -145,25 +145,4 @@ where
         .to_bytes()
         .to_vec();
     Ok(Response { status, body })
-}
-
-/// The innermost cause, such as "Connection refused (os error 111)".
-fn root_cause(error: &dyn std::error::Error) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
-}
-
-/// The client's own message says only "client error (Connect)"; the cause is in its sources.
-fn source_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -5,6 +5,7 @@
 //! Also the small things both command lines and both HTTP clients share: durations as typed
 //! ([`duration`]), one bounded GET ([`http`]) and bounded reads of regular files ([`file`]).
 
+pub mod answer;
 pub mod arn;
 pub mod duration;
 pub mod endpoint;
@@ -12,14 +13,18 @@ pub mod exchange;
 pub mod explain;
 pub mod file;
 pub mod http;
+pub mod network;
+mod response;
 pub mod token;
 pub mod transport;
 
+pub use answer::AnswerError;
 pub use arn::{ArnError, Partition, RoleArn, SessionName};
 pub use duration::{DurationError, HumanDuration};
 pub use endpoint::{EndpointError, EndpointInputs, StsEndpoint};
 pub use exchange::{
-    Credentials, StsClient, StsClientOptions, StsError, WebIdentityRequest, rfc3339,
+    Body, Credentials, StsClient, StsClientOptions, StsError, WebIdentityRequest, rfc3339,
+    sh_quoted,
 };
 pub use explain::{ExplainContext, Explained, explain};
 pub use token::{Claims, TokenError};

@@ -128,4 +128,56 @@ mod tests {
         let err = Claims::decode("not a token").unwrap_err().to_string();
         assert!(err.contains("not a JWT"), "{err}");
     }
+
+    /// JSON string literal, escaped by hand (serde_json is not a dependency here).
+    fn json_string(text: &str) -> String {
+        let mut out = String::from('"');
+        for c in text.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in proptest::prelude::any::<String>()) {
+            let decoded = Claims::decode(&text);
+            // A compact JWT has exactly three parts.
+            if text.trim().split('.').count() != 3 {
+                proptest::prop_assert!(decoded.is_err());
+            }
+        }
+
+        #[test]
+        fn arbitrary_payloads_never_panic(payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&payload);
+            let _ = Claims::decode(&format!("eyJhbGciOiJSUzI1NiJ9.{b64}.c2ln"));
+        }
+
+        #[test]
+        fn claims_decode_to_what_was_encoded(
+            iss in proptest::option::of(proptest::prelude::any::<String>()),
+            sub in proptest::option::of(proptest::prelude::any::<String>()),
+            aud in proptest::collection::vec(proptest::prelude::any::<String>(), 0..3),
+            exp in proptest::option::of(proptest::prelude::any::<i64>()),
+        ) {
+            let mut members = Vec::new();
+            if let Some(iss) = &iss { members.push(format!("\"iss\":{}", json_string(iss))); }
+            if let Some(sub) = &sub { members.push(format!("\"sub\":{}", json_string(sub))); }
+            let aud_json: Vec<String> = aud.iter().map(|a| json_string(a)).collect();
+            members.push(format!("\"aud\":[{}]", aud_json.join(",")));
+            if let Some(exp) = exp { members.push(format!("\"exp\":{exp}")); }
+            let claims = Claims::decode(&jwt(&format!("{{{}}}", members.join(",")))).unwrap();
+            proptest::prop_assert_eq!(claims, Claims { iss, sub, aud, exp });
+        }
+    }
 }

@@ -143,6 +143,20 @@ impl HostsThenDns {
     }
 }
 
+/// One line, as `host` and Go's resolver say it; hickory's own message dumps the whole query.
+fn dns_failure(name: &str, error: &hickory_resolver::net::NetError) -> String {
+    use hickory_resolver::net::NetError;
+    if error.is_nx_domain() || error.is_no_records_found() {
+        return format!("no such host {name}");
+    }
+    let why = match error {
+        NetError::Timeout => "the name server did not answer".to_string(),
+        NetError::NoConnections => "no name server to ask (check /etc/resolv.conf)".to_string(),
+        other => crate::network::one_line(&other.to_string()),
+    };
+    format!("DNS lookup failed for {name}: {why}")
+}
+
 impl ResolveDns for HostsThenDns {
     fn resolve_dns<'a>(&'a self, name: &'a str) -> DnsFuture<'a> {
         DnsFuture::new(async move {
@@ -150,7 +164,7 @@ impl ResolveDns for HostsThenDns {
                 .resolver
                 .lookup_ip(name)
                 .await
-                .map_err(|e| ResolveDnsError::new(format!("cannot resolve {name}: {e}")))?;
+                .map_err(|e| ResolveDnsError::new(dns_failure(name, &e)))?;
             Ok(found.iter().collect::<Vec<IpAddr>>())
         })
     }

@@ -12,6 +12,7 @@
 
 pub mod fake_kube;
 pub mod fake_sts;
+pub mod fault_sts;
 pub mod hostile_kube;
 pub mod moto;
 pub mod run;

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::fake_sts::{IssuedCredentials, StsRequest};
+use crate::fault_sts::Forged;
 
 const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
@@ -216,6 +217,33 @@ pub(crate) fn success(
         escape(&credentials.expiration),
         escape(provider),
         escape(request_id),
+    )
+}
+
+/// A success document with the given fields, each left out when `None`: what a truncating proxy
+/// or a forging server sends (see [`crate::fault_sts`]).
+pub(crate) fn forged(fields: &Forged) -> String {
+    let element = |name: &str, value: &Option<String>| match value {
+        Some(value) => format!("<{name}>{}</{name}>", escape(value)),
+        None => String::new(),
+    };
+    format!(
+        "<AssumeRoleWithWebIdentityResponse xmlns=\"{NAMESPACE}\">\n\
+         \x20 <AssumeRoleWithWebIdentityResult>\n\
+         \x20   {}\n\
+         \x20   <Audience>sts.amazonaws.com</Audience>\n\
+         \x20   <AssumedRoleUser>{}<AssumedRoleId>AROAFORGED:s</AssumedRoleId></AssumedRoleUser>\n\
+         \x20   <Credentials>{}{}{}{}</Credentials>\n\
+         \x20 </AssumeRoleWithWebIdentityResult>\n\
+         \x20 <ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata>\n\
+         </AssumeRoleWithWebIdentityResponse>\n",
+        element("SubjectFromWebIdentityToken", &fields.subject),
+        element("Arn", &fields.assumed_role_arn),
+        element("AccessKeyId", &fields.access_key_id),
+        element("SecretAccessKey", &fields.secret_access_key),
+        element("SessionToken", &fields.session_token),
+        element("Expiration", &fields.expiration),
+        request_id(),
     )
 }
 
