@@ -277,3 +277,43 @@ fn merge_warns_when_a_deny_still_blocks_the_subject() {
     let run = trust_policy_merge(&cluster, &file);
     assert_eq!(run.ok().stderr, "");
 }
+
+#[test]
+fn a_broken_cluster_jwks_is_named_as_such() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = out_dir.path().join("out");
+    let documents = [
+        "oidc",
+        "documents",
+        "--issuer",
+        DEFAULT_ISSUER,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let fix = "pass the public keys with --public-key FILE (the apiserver's --service-account-key-file) instead";
+    for (jwk, why) in [
+        (
+            serde_json::json!({"kty": "RSA", "kid": "k", "n": "!!", "e": "AQAB"}),
+            "no base64url \"n\"",
+        ),
+        (
+            serde_json::json!({"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"}),
+            "the point is not on the curve",
+        ),
+        (
+            serde_json::json!("not a key"),
+            "invalid type: string \"not a key\", expected struct Jwk",
+        ),
+    ] {
+        // A cluster publishing its signing key, then this one.
+        let cluster = Cluster::start();
+        cluster.fake.add_jwks_key(jwk);
+        let run = cluster.run(&documents);
+        fails_with(
+            &run,
+            1,
+            &format!("the cluster's /openid/v1/jwks: key 1 of the JWKS is unusable: {why}: {fix}"),
+        );
+        assert!(!out.exists());
+    }
+}

@@ -114,7 +114,12 @@ async fn cluster_keys(args: &DocumentsArgs, out: Output) -> Result<Vec<PublicKey
         }
     })?;
     let source = format!("the cluster's {JWKS_PATH}");
-    let (keys, notes) = key_files::parse_jwks(&text, &source)?;
+    // The cluster's document is broken, not a file of the user's: say so, and how to go around it.
+    let (keys, notes) = key_files::parse_jwks(&text, &source).map_err(|error| {
+        Error::Cluster(format!(
+            "{error}: pass the public keys with --public-key FILE (the apiserver's --service-account-key-file) instead"
+        ))
+    })?;
     for note in notes {
         out.note(note);
     }
