@@ -254,3 +254,40 @@ fn an_endless_list_stops_at_its_cap() {
         )]
     );
 }
+
+#[test]
+fn a_list_that_never_ends_is_stopped() {
+    let page = |token: &str| {
+        format!(
+            r#"{{"kind":"ServiceAccountList","apiVersion":"v1","metadata":{{"continue":"{token}"}},"items":[]}}"#
+        )
+    };
+    let hostile = Hostile::start(vec![Route::new(
+        "GET",
+        SA_LIST,
+        Reply::Json(200, page("again")),
+    )]);
+    let (run, _) = hostile.run(&["list", "-n", "shop"]);
+    run.fails(1, "");
+    assert_eq!(
+        run.error_lines(),
+        [
+            "error: cannot list serviceaccounts in namespace shop: the API server sent the same continue token twice for one list: its paging is broken (check the apiserver, or a proxy in front of it)"
+        ]
+    );
+    assert_eq!(hostile.server.requests_to(SA_LIST), 2);
+}
+
+#[test]
+fn a_list_of_endless_pages_is_stopped() {
+    let hostile = Hostile::start(vec![Route::new("GET", SA_LIST, Reply::EndlessPages)]);
+    let (run, _) = hostile.run(&["list", "-n", "shop"]);
+    run.fails(1, "");
+    assert_eq!(
+        run.error_lines(),
+        [
+            "error: cannot list serviceaccounts in namespace shop: the API server sent more than 2000 pages for one list: its paging is broken (check the apiserver, or a proxy in front of it)"
+        ]
+    );
+    assert_eq!(hostile.server.requests_to(SA_LIST), 2000);
+}

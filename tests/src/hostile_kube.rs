@@ -27,6 +27,8 @@ pub enum Reply {
     Endless,
     /// Headers never come.
     Hang,
+    /// An empty list page whose continue token is new each time: a list without end.
+    EndlessPages,
 }
 
 /// A route: the method and the exact path (no query) it answers; `*` answers every path.
@@ -180,6 +182,13 @@ async fn answer(reply: Option<Reply>) -> Response<StreamBody> {
             let _ = sender.send(Bytes::from_static(b"{\"keys\":")).await;
             while sender.send(chunk.clone()).await.is_ok() {}
         }),
+        Some(Reply::EndlessPages) => {
+            let token = fastrand::u64(..);
+            let page = format!(
+                r#"{{"kind":"List","apiVersion":"v1","metadata":{{"continue":"page-{token}"}},"items":[]}}"#
+            );
+            full(200, page)
+        }
         Some(Reply::Hang) => {
             std::future::pending::<()>().await;
             unreachable!()

@@ -170,6 +170,14 @@ impl KubeError {
         &self.0.0
     }
 
+    /// A list the server would never end (`what` it did).
+    pub fn endless(call: Call, what: &str) -> Self {
+        let fault = super::Fault::Endless {
+            what: what.to_string(),
+        };
+        KubeError::new(call, kube::Error::Service(Box::new(fault)))
+    }
+
     /// The client's error.
     pub fn kube(&self) -> &kube::Error {
         &self.0.1

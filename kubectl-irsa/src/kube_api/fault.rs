@@ -28,6 +28,8 @@ pub enum Fault {
     TooLarge { server: String, cap: u64 },
     /// TLS failed: the certificate is not the one the kubeconfig trusts.
     Tls { server: String, detail: String },
+    /// A list that would never end: the server's paging is broken.
+    Endless { what: String },
     /// Anything else on the way (a reset connection, a broken answer).
     Unreachable { server: String, detail: String },
 }
@@ -67,6 +69,10 @@ impl fmt::Display for Fault {
             Fault::Tls { server, detail } => write!(
                 f,
                 "unable to connect to the server {server}: TLS: {detail} (check the cluster's certificate-authority in the kubeconfig)"
+            ),
+            Fault::Endless { what } => write!(
+                f,
+                "the API server {what} for one list: its paging is broken (check the apiserver, or a proxy in front of it)"
             ),
             Fault::Unreachable { server, detail } => {
                 write!(f, "unable to connect to the server {server}: {detail}")

@@ -336,7 +336,9 @@ where
     Ok(items)
 }
 
-/// Hands each object to `each`, a page at a time, so that only one page is held at once.
+/// Hands each object to `each`, a page at a time, so that only one page is held at once. A
+/// server that repeats a continue token, or sends more than [`MAX_PAGES`], would keep this
+/// loop going forever: both end it with an error.
 async fn each_page<K>(
     api: &Api<K>,
     scope: &Scope,
@@ -346,16 +348,30 @@ async fn each_page<K>(
 where
     K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
+    let call = || Call::on::<K>("list", scope.clone(), None);
     let mut params = ListParams::default().limit(chunk_size.max(1));
-    loop {
+    for _ in 0..MAX_PAGES {
         let page = api
             .list(&params)
             .await
-            .map_err(|e| KubeError::new(Call::on::<K>("list", scope.clone(), None), e))?;
+            .map_err(|e| KubeError::new(call(), e))?;
         page.items.into_iter().for_each(&mut each);
         match page.metadata.continue_.filter(|token| !token.is_empty()) {
+            Some(token) if params.continue_token.as_ref() == Some(&token) => {
+                return Err(KubeError::endless(
+                    call(),
+                    "sent the same continue token twice",
+                ));
+            }
             Some(token) => params = params.continue_token(&token),
             None => return Ok(()),
         }
     }
+    Err(KubeError::endless(
+        call(),
+        &format!("sent more than {MAX_PAGES} pages"),
+    ))
 }
+
+/// The most pages one list reads: a million objects at the default chunk size.
+pub const MAX_PAGES: usize = 2000;
