@@ -124,8 +124,9 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 9121)]
     pub port: u16,
 
-    /// File with the token clients must send in the Authorization header: read if it exists,
-    /// else a random one is written there (mode 0600) [env:
+    /// File with the token clients must send in the Authorization header: read if it exists
+    /// (a regular file of this user's or root's, writable by no one else, holding at least 32
+    /// characters), else a random one is written there (mode 0600) [env:
     /// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE; default: serve-token in the cache directory].
     #[arg(long, value_name = "PATH")]
     pub auth_token_file: Option<PathBuf>,
@@ -154,8 +155,8 @@ pub struct ProbeArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct UpdateArgs {
-    /// The shared credentials file [env: AWS_SHARED_CREDENTIALS_FILE; default:
-    /// ~/.aws/credentials].
+    /// The shared credentials file: a regular file (a symlink is followed, not replaced), whose
+    /// owner and mode are kept [env: AWS_SHARED_CREDENTIALS_FILE; default: ~/.aws/credentials].
     #[arg(long, value_name = "PATH")]
     pub credentials_file: Option<PathBuf>,
 

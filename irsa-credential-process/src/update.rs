@@ -77,6 +77,13 @@ impl UpdateConfig {
                 "--profile {profile:?} cannot be a profile name: use letters, digits and _-/.%@:+ only, such as default or app"
             )));
         }
+        // configparser's section of defaults (Lib/configparser.py, default_section): botocore
+        // would hand its keys to every other profile of the file, and find no profile DEFAULT.
+        if profile == "DEFAULT" {
+            return Err(SettingsError(
+                "--profile DEFAULT is the section whose keys botocore gives to every profile in the file: name the profile, such as default or app".into(),
+            ));
+        }
         Ok(UpdateConfig {
             credentials_file,
             profile,

@@ -215,3 +215,23 @@ fn sigterm_stops_an_update_waiting_for_the_lock() {
     }
     assert_eq!(std::fs::read_to_string(&file).unwrap(), OTHERS);
 }
+
+#[test]
+fn the_defaults_section_is_not_a_profile() {
+    let sts = FakeSts::start(vec![]);
+    let pod = Pod::new(&sts.url());
+    let file = pod.dir.path().join("credentials");
+    let run = Run::from(
+        update(&pod, &file, &["--profile", "DEFAULT", "--once"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            2,
+            "irsa-credential-process: error: --profile DEFAULT is the section whose keys botocore gives to every profile in the file: name the profile, such as default or app\n"
+        )
+    );
+    assert!(!file.exists());
+}
