@@ -6,7 +6,7 @@
 
 use std::fs::{File, Metadata, TryLockError};
 use std::io::{self, ErrorKind, Read, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -99,8 +99,13 @@ pub fn check_kind(path: &Path) -> Result<(), UpdateError> {
 /// for at most [`LOCK_WAIT`]: the rename swaps the file itself, so the file cannot carry the
 /// lock, and two writers of different profiles must not lose each other's edit.
 pub async fn edit(path: &Path, edit: impl FnOnce(&str) -> String) -> Result<(), UpdateError> {
-    let dir = directory(path);
-    let lock = File::open(dir).map_err(|source| io_error(path, source))?;
+    // A directory only, opened without blocking: never a FIFO swapped in since the start.
+    let flags = rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::NONBLOCK;
+    let lock = File::options()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(directory(path))
+        .map_err(|source| io_error(path, source))?;
     wait_for_lock(&lock, path).await?;
     let (before, meta) = match read(path)? {
         Some((text, meta)) => (text, Some(meta)),

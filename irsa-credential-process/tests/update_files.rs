@@ -235,3 +235,25 @@ fn the_defaults_section_is_not_a_profile() {
     );
     assert!(!file.exists());
 }
+
+#[test]
+fn a_file_over_4_mib_is_refused_and_left_alone() {
+    let sts = FakeSts::start(vec![]);
+    let pod = Pod::new(&sts.url());
+    let file = pod.dir.path().join("credentials");
+    let huge = format!("{OTHERS}{}", "# padding\n".repeat(500_000));
+    std::fs::write(&file, &huge).unwrap();
+    let run = Run::from(update(&pod, &file, &["--once"]).output().unwrap());
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            1,
+            format!(
+                "irsa-credential-process: error: will not update the credentials file {}: it is larger than 4 MiB; give update a file of its own (--credentials-file)\n",
+                file.display()
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), huge);
+}
