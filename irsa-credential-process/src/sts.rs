@@ -2,6 +2,7 @@
 //! [`ExchangeError`], is typed so that a caller can tell a token problem from an STS refusal,
 //! and prints the one-line explanation that names the broken link and the fix.
 
+use irsa_sts::file::FileError;
 use irsa_sts::{
     CaBundle, Claims, Credentials, ExplainContext, Explained, SessionName, StsClient,
     StsClientOptions, TransportError, WebIdentityRequest,
@@ -22,6 +23,14 @@ pub enum ExchangeError {
     TokenUnreadable {
         path: String,
         source: std::io::Error,
+    },
+    /// A FIFO, a device, a directory or a file too large to be a token.
+    #[error(
+        "the token file {path} (AWS_WEB_IDENTITY_TOKEN_FILE) {source}: point AWS_WEB_IDENTITY_TOKEN_FILE at the projected ServiceAccount token, a regular file of about 1 KB"
+    )]
+    TokenNotAToken {
+        path: String,
+        source: irsa_sts::file::FileError,
     },
     #[error(
         "the token file {path} (AWS_WEB_IDENTITY_TOKEN_FILE) is empty: the kubelet has not written the projected token yet, or the path is not the projected token"
@@ -106,14 +115,24 @@ impl Exchanger {
     }
 }
 
-/// Re-read on every STS call: the kubelet rotates the token in place.
+/// The most a token file may hold: projected tokens are about 1 KB, and JWTs with many
+/// claims stay under a few tens of KB.
+pub const MAX_TOKEN: u64 = 64 * 1024;
+
+/// Re-read on every STS call: the kubelet rotates the token in place. Read as a regular file
+/// (a FIFO is refused at once, a device or an endless file stops at [`MAX_TOKEN`]).
 pub fn read_token(settings: &Settings) -> Result<String, ExchangeError> {
     let path = settings.token_file.display().to_string();
-    let token = std::fs::read_to_string(&settings.token_file).map_err(|source| {
-        ExchangeError::TokenUnreadable {
+    let read = irsa_sts::file::read_regular_text(&settings.token_file, MAX_TOKEN);
+    let token = read.map_err(|error| match error {
+        FileError::Io(source) => ExchangeError::TokenUnreadable {
             path: path.clone(),
             source,
-        }
+        },
+        source => ExchangeError::TokenNotAToken {
+            path: path.clone(),
+            source,
+        },
     })?;
     let token = token.trim().to_string();
     if token.is_empty() {

@@ -125,3 +125,60 @@ fn verbose_output_never_prints_secrets() {
     assert!(second.stderr.contains("cache hit"), "{}", second.stderr);
     assert_no_secret_in_stderr(&second, &pod);
 }
+
+/// The token file replaced by `make`; the helper must answer at once, in bounded memory.
+fn token_refused(make: &dyn Fn(&std::path::Path), what: &str) {
+    let pod = Pod::new(NOWHERE);
+    std::fs::remove_file(pod.token_file()).unwrap();
+    make(&pod.token_file());
+    let started = std::time::Instant::now();
+    // 256 MiB of address space: reading /dev/zero to the end would not fit.
+    let run = common::Run::from(
+        pod.helper_under(&["timeout", "20", "prlimit", "--as=268435456", "--"], &[])
+            .output()
+            .unwrap(),
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "irsa-credential-process: error: the token file {} (AWS_WEB_IDENTITY_TOKEN_FILE) {what}: point AWS_WEB_IDENTITY_TOKEN_FILE at the projected ServiceAccount token, a regular file of about 1 KB\n",
+            pod.token_file().display()
+        )
+    );
+}
+
+fn shell(command: &str, path: &std::path::Path) {
+    let status = std::process::Command::new("sh")
+        .args(["-c", command, "sh"])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{command}");
+}
+
+#[test]
+fn a_token_file_that_is_no_token_is_refused_at_once() {
+    token_refused(
+        &|p| shell("mkfifo \"$1\"", p),
+        "is a FIFO, not a regular file",
+    );
+    // /dev/zero's numbers, made in the temporary directory (never the real /dev entry);
+    // mknod needs root.
+    if rustix::process::geteuid().is_root() {
+        token_refused(
+            &|p| shell("mknod \"$1\" c 1 5", p),
+            "is a character device, not a regular file",
+        );
+    }
+    token_refused(
+        &|p| shell("truncate -s 1G \"$1\"", p),
+        "is larger than 65536 bytes",
+    );
+    token_refused(
+        &|p| std::fs::create_dir(p).unwrap(),
+        "is a directory, not a regular file",
+    );
+}

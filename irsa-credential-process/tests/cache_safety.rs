@@ -187,3 +187,101 @@ fn a_read_only_filesystem_is_not_an_error() {
     );
     assert_eq!(sts.calls(), 1);
 }
+
+/// `mkfifo path`, as a hostile user would leave one.
+fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Runs the helper with a watchdog: a blocked helper is killed at 20 s, and the test fails.
+fn run_bounded(pod: &Pod, args: &[&str]) -> common::Run {
+    let started = std::time::Instant::now();
+    let output = pod.helper_under(&["timeout", "20"], args).output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    common::Run::from(output)
+}
+
+#[test]
+fn a_forged_entry_is_a_miss_not_a_permanent_hit() {
+    let sts = FakeSts::start(vec![]);
+    let pod = Pod::new(&sts.url());
+    let first = pod.run(&[]).access_key_id();
+    let entry = pod.cache_files().remove(0);
+    let honest = fs::read_to_string(&entry).unwrap();
+    let expiration = serde_json::from_str::<serde_json::Value>(&honest).unwrap()["Expiration"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let forgeries = [
+        honest.replace(&expiration, "9999-12-31T23:59:59Z"),
+        honest.replace(&first, "ASIA'$(touch x)'0000"),
+        honest.replace(&first, "ASIAFORGED\\n[evil]"),
+    ];
+    for (round, forged) in forgeries.iter().enumerate() {
+        fs::write(&entry, forged).unwrap();
+        let run = pod.run(&[]);
+        let fresh = run.access_key_id();
+        assert_ne!(fresh, first, "{forged}");
+        assert_eq!(
+            sts.calls(),
+            round + 2,
+            "a forged entry sends the helper to STS"
+        );
+        assert_eq!(run.stderr, "", "a forged entry is a quiet miss");
+        assert!(
+            !fs::read_to_string(&entry).unwrap().contains("9999"),
+            "and is replaced"
+        );
+    }
+}
+
+#[test]
+fn a_fifo_as_entry_or_lock_never_blocks_and_a_linked_lock_is_not_followed() {
+    let sts = FakeSts::start(vec![]);
+    let pod = Pod::new(&sts.url());
+    pod.run(&[]).credentials();
+    let entry = pod.cache_files().remove(0);
+    let lock = entry.with_extension("lock");
+    assert!(lock.exists(), "{}", lock.display());
+
+    // A FIFO entry is a miss at once, and the new entry replaces it.
+    fs::remove_file(&entry).unwrap();
+    mkfifo(&entry);
+    run_bounded(&pod, &[]).credentials();
+    assert!(fs::metadata(&entry).unwrap().is_file());
+
+    // A FIFO lock: no cache this time, said once, and the credentials still come.
+    fs::remove_file(&entry).unwrap();
+    fs::remove_file(&lock).unwrap();
+    mkfifo(&lock);
+    let run = run_bounded(&pod, &[]);
+    run.credentials();
+    assert_eq!(
+        run.stderr,
+        format!(
+            "irsa-credential-process: warning: cannot use the cache lock file {}: it is a FIFO, not a regular file (remove it); calling STS without a cache (set --cache-dir or IRSA_CACHE_DIR to a writable directory, or --no-cache)\n",
+            lock.display()
+        )
+    );
+
+    // A symlinked lock is not followed: its target is never created.
+    fs::remove_file(&lock).unwrap();
+    let target = pod.dir.path().join("planted");
+    std::os::unix::fs::symlink(&target, &lock).unwrap();
+    let run = run_bounded(&pod, &[]);
+    run.credentials();
+    assert!(
+        run.stderr.contains("it is a symlink, not a regular file"),
+        "{}",
+        run.stderr
+    );
+    assert!(!target.exists(), "the link's target must not be created");
+}
