@@ -261,3 +261,23 @@ fn a_working_exec_plugin_runs_once_and_its_token_is_sent() {
         "{sent:?}"
     );
 }
+
+#[test]
+fn a_server_certificate_the_kubeconfig_does_not_trust_is_named() {
+    let tls = tests::tls::ServerTls::generate(&["api.test"]);
+    let handler: tests::server::Handler = std::sync::Arc::new(|_| {
+        Box::pin(async { tests::server::plain_response(hyper::StatusCode::OK, "{}") })
+    });
+    let server = tests::server::BackgroundServer::start(handler, Some(tls.config.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_kubeconfig(dir.path(), &server.url(), "    token: x\n");
+    let (run, _) = plugin(Some(&config), &["list", "-n", "shop"]);
+    run.fails(1, "");
+    assert_eq!(
+        run.error_lines(),
+        [format!(
+            "error: cannot list serviceaccounts in namespace shop: unable to connect to the server 127.0.0.1:{}: TLS: invalid peer certificate: UnknownIssuer (check the cluster's certificate-authority in the kubeconfig)",
+            server.port()
+        )]
+    );
+}

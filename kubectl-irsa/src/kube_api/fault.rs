@@ -115,6 +115,7 @@ pub fn describe(server: &str, error: BoxError) -> BoxError {
     while let Some(current) = level {
         if let Some(io) = current.downcast_ref::<std::io::Error>() {
             io_kind = io_kind.or(Some(io.kind()));
+            tls = tls.or_else(|| tls_in(io));
         }
         if current.is::<rustls::Error>() {
             tls = Some(current.to_string());
@@ -137,6 +138,15 @@ pub fn describe(server: &str, error: BoxError) -> BoxError {
         },
     };
     Box::new(fault)
+}
+
+/// The TLS error an io::Error wraps, however deep: its source() skips what it wraps.
+fn tls_in(io: &std::io::Error) -> Option<String> {
+    let inner = io.get_ref()?;
+    if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+        return Some(tls.to_string());
+    }
+    tls_in(inner.downcast_ref::<std::io::Error>()?)
 }
 
 /// The fault in a client error, wherever kube put it.
