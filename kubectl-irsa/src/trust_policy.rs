@@ -300,4 +300,6 @@ fn one_or_list(mut values: Vec<String>) -> Value {
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;

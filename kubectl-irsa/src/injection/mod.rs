@@ -206,5 +206,7 @@ pub fn array(value: &mut Value) -> &mut Vec<Value> {
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
