@@ -249,3 +249,39 @@ fn a_password_in_the_endpoint_url_is_never_printed() {
         run.stderr
     );
 }
+
+#[test]
+fn exec_never_runs_the_command_with_unusable_credentials() {
+    let sts = FaultSts::start(forged(|f| f.secret_access_key = Some(String::new())));
+    let pod = Pod::new(&sts.url());
+    let marker = pod.dir.path().join("ran");
+    let script = format!("touch {}", marker.display());
+    let run = pod.run(&["exec", "--timeout", "10s", "--", "sh", "-c", &script]);
+    fails_with(
+        &run,
+        &format!(
+            "STS at {} answered 5 times with unusable credentials (no SecretAccessKey): {ALTERED}",
+            sts.url()
+        ),
+    );
+    assert!(!marker.exists(), "the command must not run");
+}
+
+#[test]
+fn probe_says_what_happened_to_the_connection() {
+    let pod = Pod::new("http://127.0.0.1:9");
+    let auth = pod.dir.path().join("auth-token");
+    std::fs::write(&auth, "probe-token-0123456789abcdef0123456789abcdef").unwrap();
+    std::fs::set_permissions(&auth, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let run = pod.run(&[
+        "probe",
+        "--port",
+        "9",
+        "--auth-token-file",
+        auth.to_str().unwrap(),
+    ]);
+    fails_with(
+        &run,
+        "not ready: cannot connect for GET http://127.0.0.1:9/v1/credentials: connection refused",
+    );
+}

@@ -212,3 +212,86 @@ fn exec_export_prints_lines_for_eval_and_exit_codes_pass_through() {
         .run(&["exec", "cart", "-n", "shop"])
         .fails(2, "required");
 }
+
+const ALTERED: &str = "the answer was cut short or altered on its way: check that the endpoint URL is STS itself and what proxies stand between";
+
+/// A failure whose whole stderr is the one `error: ` line `expected`, with nothing on stdout.
+fn fails_with(run: &tests::Run, expected: &str) {
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr, format!("error: {expected}\n"));
+}
+
+#[test]
+fn unusable_credentials_never_reach_whoami_exec_or_the_shell() {
+    use tests::fault_sts::{Fault, FaultSts, Forged};
+    let cluster = Cluster::bound();
+    let cases = [
+        (
+            Forged {
+                secret_access_key: Some(String::new()),
+                ..Forged::valid()
+            },
+            "no SecretAccessKey",
+        ),
+        (
+            Forged {
+                assumed_role_arn: None,
+                ..Forged::valid()
+            },
+            "no AssumedRoleUser.Arn",
+        ),
+        (
+            Forged {
+                access_key_id: Some("ASIA'$(touch pwned)'".into()),
+                ..Forged::valid()
+            },
+            "AccessKeyId is made of characters it never holds",
+        ),
+    ];
+    for (fields, why) in cases {
+        let sts = FaultSts::start(Fault::credentials(&fields));
+        let url = sts.url();
+        let expected =
+            format!("STS at {url} answered 3 times with unusable credentials ({why}): {ALTERED}");
+        let base = ["-n", "shop", "--endpoint-url", url.as_str()];
+        fails_with(
+            &cluster.run(&[&["whoami", "cart"][..], &base].concat()),
+            &expected,
+        );
+        fails_with(
+            &cluster.run(&[&["exec", "cart", "--export"][..], &base].concat()),
+            &expected,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("ran");
+        let script = format!("touch {}", marker.display());
+        let command = ["--", "sh", "-c", script.as_str()];
+        fails_with(
+            &cluster.run(&[&["exec", "cart"][..], &base, &command].concat()),
+            &expected,
+        );
+        assert!(!marker.exists(), "{why}: the command must not run");
+        assert_eq!(sts.calls(), 9, "{why}: retried, three attempts per run");
+    }
+}
+
+#[test]
+fn sts_failures_name_the_endpoint_and_what_happened() {
+    use tests::fault_sts::{Fault, FaultSts};
+    let cluster = Cluster::bound();
+    let whoami = |url: &str| cluster.run(&["whoami", "cart", "-n", "shop", "--endpoint-url", url]);
+    fails_with(
+        &whoami("http://127.0.0.1:9"),
+        "cannot reach STS at http://127.0.0.1:9: connection refused: check DNS and network access to STS, or point AWS_ENDPOINT_URL_STS at a reachable endpoint",
+    );
+    let sts = FaultSts::start(Fault::html(503));
+    let run = whoami(&format!("http://admin:s3cr3t-pw@127.0.0.1:{}", sts.port()));
+    fails_with(
+        &run,
+        &format!(
+            "STS at http://admin:xxxxx@127.0.0.1:{} answered HTTP 503 Service Unavailable with an HTML page instead of an STS answer: STS or a proxy in front of it is failing (retried already): try again later, or check the proxy",
+            sts.port()
+        ),
+    );
+}
