@@ -291,3 +291,52 @@ fn a_list_of_endless_pages_is_stopped() {
     );
     assert_eq!(hostile.server.requests_to(SA_LIST), 2000);
 }
+
+#[test]
+fn doctor_against_a_shedding_server_ends_at_the_request_timeout() {
+    let hostile = Hostile::everywhere(Reply::RetryAfter);
+    let (run, took) = hostile.run(&["doctor", "cart", "-n", "shop", "--request-timeout", "2s"]);
+    run.fails(1, "");
+    let server = hostile.server.host_port();
+    assert_eq!(
+        run.error_lines(),
+        [format!(
+            "error: cannot get serviceaccount shop/cart: the server {server} kept answering 503 Service Unavailable with Retry-After until --request-timeout 2s passed (try again later)"
+        )]
+    );
+    assert!(took < Duration::from_secs(8), "{took:?}");
+}
+
+#[test]
+fn doctor_reports_an_endless_jwks_in_its_check() {
+    let account = serde_json::json!({
+        "apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "cart", "namespace": "shop", "annotations": {
+            "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/cart"}},
+    });
+    let hostile = Hostile::start(vec![
+        Route::new(
+            "GET",
+            "/api/v1/namespaces/shop/serviceaccounts/cart",
+            Reply::Json(200, account.to_string()),
+        ),
+        Route::new("GET", "/openid/v1/jwks", Reply::Endless),
+    ]);
+    let (run, took) = run_limited(
+        &hostile,
+        512,
+        &["doctor", "cart", "-n", "shop", "-o", "json"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let jwks = &report["sections"][0]["checks"][1];
+    assert_eq!(jwks["name"], "jwks");
+    assert_eq!(
+        jwks["evidence"],
+        format!(
+            "the cluster does not serve /openid/v1/jwks: the answer of the server {} is larger than 1 MiB, the most read from it for one request",
+            hostile.server.host_port()
+        )
+    );
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}
