@@ -4,6 +4,8 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::shell::quote;
+
 /// The label the deployment controller puts on a ReplicaSet and its pods; the ReplicaSet is
 /// named `DEPLOYMENT-HASH` (pkg/controller/deployment/sync.go of kubernetes/kubernetes).
 const TEMPLATE_HASH: &str = "pod-template-hash";
@@ -72,12 +74,16 @@ impl std::fmt::Display for Workload {
 /// the pods another controller re-creates, and for bare pods a delete and a create from their
 /// manifests; joined with `; `.
 pub fn restart(namespace: &str, pods: &[&ObjectMeta]) -> String {
+    // Names come from the API server: each is one shell word, whatever it sent.
+    let namespace = quote(namespace);
     let mut rollouts: Vec<String> = Vec::new();
     let (mut controlled, mut bare) = (Vec::new(), Vec::new());
     for pod in pods {
-        let name = pod.name.clone().unwrap_or_default();
+        let name = quote(pod.name.as_deref().unwrap_or_default()).into_owned();
         match workload(pod) {
-            rollout @ Workload::Rollout { .. } => rollouts.push(rollout.to_string()),
+            rollout @ Workload::Rollout { .. } => {
+                rollouts.push(quote(&rollout.to_string()).into_owned())
+            }
             Workload::Controller { .. } => controlled.push(name),
             Workload::Bare => bare.push(name),
         }
@@ -179,6 +185,18 @@ mod tests {
             "kubectl rollout restart deployment/web statefulset/db -n shop; \
              kubectl delete pod -n shop backup-x; \
              kubectl delete pod -n shop debug and create it again from its manifest"
+        );
+    }
+
+    #[test]
+    fn names_from_a_hostile_api_server_stay_one_word() {
+        let mut pod = owned("StatefulSet", "db;$(id)", None);
+        pod.name = Some("x'y".into());
+        let mut bare = ObjectMeta::default();
+        bare.name = Some("$(id)".into());
+        assert_eq!(
+            restart("sh op", &[&pod, &bare]),
+            r#"kubectl rollout restart 'statefulset/db;$(id)' -n 'sh op'; kubectl delete pod -n 'sh op' '$(id)' and create it again from its manifest"#
         );
     }
 }

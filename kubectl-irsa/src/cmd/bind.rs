@@ -270,7 +270,7 @@ async fn create(
         Err(error) if error.is_not_found() => Err(Error::Hinted {
             hint: format!(
                 "create the namespace first (kubectl create namespace {})",
-                cluster.namespace
+                quote(&cluster.namespace)
             ),
             source: error,
         }),

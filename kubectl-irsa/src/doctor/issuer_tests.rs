@@ -90,6 +90,21 @@ fn jwks_must_hold_the_kid_that_verifies_the_token() {
     assert!(warn.evidence.contains("1 key(s) without kid"), "{warn:?}");
     assert!(warn.evidence.contains("unused key(s) \"old\""), "{warn:?}");
 
+    let broken = check_jwks(Ok("<html>"), false, Ok(&token), ISSUER);
+    assert_eq!(
+        (
+            broken.status,
+            broken.evidence.as_str(),
+            broken.fix.as_deref()
+        ),
+        (
+            Status::Fail,
+            "the cluster's JWKS is not a JWKS (expected value at line 1 column 1)",
+            Some(
+                "kube-apiserver writes /openid/v1/jwks from its keys itself: find what answers there in its place (a proxy, an aggregated API)"
+            )
+        )
+    );
     assert_eq!(
         check_jwks(Ok("{}"), false, Ok(&token), ISSUER).status,
         Status::Fail
