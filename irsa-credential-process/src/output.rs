@@ -80,4 +80,17 @@ mod tests {
             "export AWS_ACCESS_KEY_ID='ASIAEXAMPLE'\nexport AWS_SECRET_ACCESS_KEY='s/e+cret'\nexport AWS_SESSION_TOKEN='tok=='\nexport AWS_CREDENTIAL_EXPIRATION='2027-01-15T08:00:00Z'\n"
         );
     }
+
+    #[test]
+    fn env_form_quotes_every_value_for_sh() {
+        let hostile = Credentials {
+            access_key_id: "it's".into(),
+            ..credentials()
+        };
+        assert!(
+            render(&hostile, Format::Env).starts_with("export AWS_ACCESS_KEY_ID='it'\\''s'\n"),
+            "{}",
+            render(&hostile, Format::Env)
+        );
+    }
 }

@@ -56,8 +56,8 @@ pub enum EndpointError {
     Region(String),
 }
 
-/// The resolved target of the STS call.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// The resolved target of the STS call. `Display` and `Debug` hide the URL's password.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct StsEndpoint {
     /// The region the client is configured with (picks the regional endpoint).
     pub region: String,
@@ -109,6 +109,16 @@ impl StsEndpoint {
             None => None,
         };
         Ok(StsEndpoint { region, url, fips })
+    }
+}
+
+impl fmt::Debug for StsEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StsEndpoint")
+            .field("region", &self.region)
+            .field("url", &self.url.as_deref().map(crate::network::redacted))
+            .field("fips", &self.fips)
+            .finish()
     }
 }
 
@@ -243,5 +253,25 @@ mod tests {
             ..Default::default()
         });
         assert!(fips.unwrap().fips);
+    }
+
+    #[test]
+    fn a_password_in_the_url_never_prints() {
+        let endpoint = resolve(EndpointInputs {
+            endpoint_url: Some("http://user:pw-123@127.0.0.1:5000".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            endpoint.to_string(),
+            "STS at http://user:xxxxx@127.0.0.1:5000"
+        );
+        assert!(!format!("{endpoint:?}").contains("pw-123"));
+        let error = resolve(EndpointInputs {
+            endpoint_url: Some("ftp://user:pw-123@h".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(!error.to_string().contains("pw-123"), "{error}");
     }
 }
