@@ -184,6 +184,11 @@ pub fn set_profile(contents: &str, profile: &str, values: &[(&str, &str); 3]) ->
     let mut out = String::with_capacity(contents.len() + 2048);
     for (index, line) in lines.iter().enumerate() {
         match actions[index] {
+            // A blank "\n" line right after a dropped line that followed a "\r" end would
+            // merge with it into one "\r\n" end: the blank line keeps its place as "\r\n".
+            Action::Keep if line.text.is_empty() && line.end == "\n" && out.ends_with('\r') => {
+                out.push_str("\r\n");
+            }
             Action::Keep => {
                 out.push_str(line.text);
                 out.push_str(line.end);

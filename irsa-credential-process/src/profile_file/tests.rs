@@ -163,3 +163,14 @@ fn indented_comments_and_comment_like_values_are_kept() {
         "everything kept, keys appended: {after}"
     );
 }
+
+#[test]
+fn a_blank_line_after_a_dropped_line_does_not_merge_into_a_cr_end() {
+    // Found by the property suite: "\r" + (dropped line) + "\n" would read as one "\r\n".
+    let before = "[app]\n[app]\raws_access_key_id=\n\n[app]\n";
+    let after = set_profile(before, "app", &VALUES);
+    assert_eq!(
+        after,
+        "[app]\naws_access_key_id = ASIANEW\naws_secret_access_key = secret-new\naws_session_token = token-new\n[app]\r\r\n[app]\n"
+    );
+}
