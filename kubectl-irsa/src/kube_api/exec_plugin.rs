@@ -79,6 +79,41 @@ pub async fn resolve(user: &mut AuthInfo, timeout: Duration) -> Result<(), ExecE
 
 /// The plugin's stdout, once it exited with 0.
 async fn run(exec: &ExecConfig, command: &str) -> Result<Vec<u8>, ExecError> {
+    let failed = |source| ExecError::Start {
+        command: command.to_string(),
+        source,
+    };
+    let mut child = spawn(exec, command)?;
+    let mut stdout = Vec::new();
+    let pipe = child.stdout.take().expect("stdout is piped");
+    let read = pipe
+        .take(OUTPUT_CAP + 1)
+        .read_to_end(&mut stdout)
+        .await
+        .map_err(failed)?;
+    if read as u64 > OUTPUT_CAP {
+        return Err(ExecError::TooLarge {
+            command: command.to_string(),
+        });
+    }
+    let status = child.wait().await.map_err(failed)?;
+    if !status.success() {
+        let status = match status.code() {
+            Some(code) => format!("exit code {code}"),
+            None => "a signal".to_string(),
+        };
+        return Err(ExecError::Failed {
+            command: command.to_string(),
+            status,
+        });
+    }
+    Ok(stdout)
+}
+
+/// The plugin started as client-go starts it: its args and env, `KUBERNETES_EXEC_INFO`, the
+/// user's stderr, and the user's stdin only when it may ask (interactive and a terminal). It
+/// is killed if the deadline drops it.
+fn spawn(exec: &ExecConfig, command: &str) -> Result<tokio::process::Child, ExecError> {
     let interactive = exec.interactive_mode != Some(ExecInteractiveMode::Never)
         && std::io::IsTerminal::is_terminal(&std::io::stdin());
     let mut child = tokio::process::Command::new(command);
@@ -99,7 +134,7 @@ async fn run(exec: &ExecConfig, command: &str) -> Result<Vec<u8>, ExecError> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true);
-    let mut child = child.spawn().map_err(|source| match source.kind() {
+    child.spawn().map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => ExecError::NotFound {
             command: command.to_string(),
             hint: exec
@@ -113,37 +148,7 @@ async fn run(exec: &ExecConfig, command: &str) -> Result<Vec<u8>, ExecError> {
             command: command.to_string(),
             source,
         },
-    })?;
-    let mut stdout = Vec::new();
-    let pipe = child.stdout.take().expect("stdout is piped");
-    let read = pipe
-        .take(OUTPUT_CAP + 1)
-        .read_to_end(&mut stdout)
-        .await
-        .map_err(|source| ExecError::Start {
-            command: command.to_string(),
-            source,
-        })?;
-    if read as u64 > OUTPUT_CAP {
-        return Err(ExecError::TooLarge {
-            command: command.to_string(),
-        });
-    }
-    let status = child.wait().await.map_err(|source| ExecError::Start {
-        command: command.to_string(),
-        source,
-    })?;
-    if !status.success() {
-        let status = match status.code() {
-            Some(code) => format!("exit code {code}"),
-            None => "a signal".to_string(),
-        };
-        return Err(ExecError::Failed {
-            command: command.to_string(),
-            status,
-        });
-    }
-    Ok(stdout)
+    })
 }
 
 /// `KUBERNETES_EXEC_INFO`, as client-go sets it.
