@@ -48,8 +48,10 @@ pub async fn assume(
         (None, Some(role)) => role?,
         (None, None) => {
             return Err(Error::Usage(format!(
-                "{what} has no {} annotation: bind it (kubectl irsa bind {name} -n {namespace} --role-arn ARN) or pass --role-arn",
-                options.keys.role_arn()
+                "{what} has no {} annotation: bind it (kubectl irsa bind {} -n {} --role-arn ARN) or pass --role-arn",
+                options.keys.role_arn(),
+                crate::shell::quote(name),
+                crate::shell::quote(namespace)
             )));
         }
     };
@@ -64,6 +66,13 @@ pub async fn assume(
         .await?
         .ok_or_else(|| Error::Cluster(format!("the cluster returned no token for {what}")))?;
     let claims = Claims::decode(&token).map_err(|e| Error::Cluster(e.to_string()))?;
+    // Checked as --issuer is: IAM has no provider for an issuer it could not register, so STS
+    // is not even asked.
+    if let Some(Err(error)) = claims.iss.as_deref().map(crate::names::check_issuer) {
+        return Err(Error::Cluster(format!(
+            "the token requested for {what} has an {error}: set the apiserver's --service-account-issuer to an https URL"
+        )));
+    }
     let session = SessionName::sanitized(&format!("kubectl-irsa.{namespace}.{name}"))
         .ok_or_else(|| Error::Usage(format!("cannot make a session name from {what}")))?;
     let credentials = exchange(&role, &session, &token, &claims, &endpoint, &what).await?;

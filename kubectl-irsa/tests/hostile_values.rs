@@ -317,3 +317,15 @@ fn a_broken_cluster_jwks_is_named_as_such() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn whoami_checks_the_tokens_issuer_before_asking_sts() {
+    let cluster = Cluster::bound();
+    cluster.fake.set_issuer("http://oidc.fake.test/id/X");
+    let run = cluster.run(&["whoami", "cart", "-n", "shop"]);
+    fails_with(
+        &run,
+        1,
+        "the token requested for serviceaccount shop/cart has an invalid issuer \"http://oidc.fake.test/id/X\": IAM OIDC providers need an https:// URL: set the apiserver's --service-account-issuer to an https URL",
+    );
+}
