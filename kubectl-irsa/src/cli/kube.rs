@@ -40,7 +40,9 @@ pub struct KubeFlags {
     #[arg(long = "as-group", value_name = "GROUP")]
     pub as_groups: Vec<String>,
 
-    /// How long to wait for one server request, such as 30s or 1m; 0 waits forever.
+    /// How long to wait for one server request (its retries and its whole answer included)
+    /// and for the kubeconfig's exec credential plugin, such as 30s or 1m; 0 waits forever (the
+    /// plugin 2m).
     #[arg(long, value_name = "DURATION")]
     pub request_timeout: Option<HumanDuration>,
 }

@@ -157,12 +157,14 @@ fn exec_info(exec: &ExecConfig, interactive: bool) -> String {
         .api_version
         .as_deref()
         .unwrap_or("client.authentication.k8s.io/v1");
-    serde_json::json!({
-        "apiVersion": api_version,
-        "kind": "ExecCredential",
-        "spec": { "interactive": interactive },
-    })
-    .to_string()
+    let mut spec = serde_json::json!({ "interactive": interactive });
+    if exec.provide_cluster_info
+        && let Some(cluster) = &exec.cluster
+    {
+        spec["cluster"] = serde_json::to_value(cluster).unwrap_or_default();
+    }
+    serde_json::json!({ "apiVersion": api_version, "kind": "ExecCredential", "spec": spec })
+        .to_string()
 }
 
 /// The credential in the plugin's output (JSON; client-go's decoder also takes YAML).
