@@ -233,3 +233,25 @@ spec:
         "error: stdin is not valid YAML or JSON: expected a mapping or list of mappings for merging, but found scalar\n"
     );
 }
+
+#[test]
+fn a_yaml_alias_bomb_is_refused_in_one_line() {
+    let cluster = Cluster::start();
+    // Nine levels of nine aliases: 9^10 strings once expanded.
+    let mut lines = vec![r#"a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]"#.to_string()];
+    for level in 1..10 {
+        let aliases = vec![format!("*a{}", level - 1); 9].join(", ");
+        lines.push(format!("a{level}: &a{level} [{aliases}]"));
+    }
+    let bomb = cluster.dir.path().join("bomb.yaml");
+    std::fs::write(&bomb, lines.join("\n")).unwrap();
+    let path = bomb.to_str().unwrap();
+    let run = tests::run::run(limited(
+        &cluster,
+        &["inject", "--role-arn", ROLE, "-f", path],
+    ));
+    fails_with(
+        &run,
+        &format!("{path} is not valid YAML or JSON: repetition limit exceeded"),
+    );
+}
