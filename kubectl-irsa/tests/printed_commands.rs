@@ -208,3 +208,47 @@ fn oidc_commands_keep_hostile_paths_in_one_word() {
         "s3://irsa-oidc/$(touch$IFS'pwned-s3')/keys.json"
     );
 }
+
+#[test]
+fn doctors_fix_line_keeps_a_role_from_get_role_output_in_one_word() {
+    let cluster = Cluster::bound();
+    let hostpath = tests::fake_kube::DEFAULT_ISSUER.trim_start_matches("https://");
+    // The role's policy trusts another ServiceAccount: doctor prints the merge command.
+    let statement = common::web_identity_statement(hostpath, "system:serviceaccount:web:cart");
+    let get_role = serde_json::json!({"Role": {
+        "Arn": HOSTILE_ROLE,
+        "AssumeRolePolicyDocument": common::trust_policy(vec![statement]),
+    }});
+    let file = cluster.dir.path().join("role.json");
+    std::fs::write(&file, get_role.to_string()).unwrap();
+    let run = cluster.run(&[
+        "doctor",
+        "cart",
+        "-n",
+        "shop",
+        "--trust-policy",
+        file.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let trust = report["sections"][1]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "trust")
+        .unwrap()
+        .clone();
+    let fix = trust["fix"].as_str().unwrap().replace("FILE", "role.json");
+    let dir = tempfile::tempdir().unwrap();
+    let mut expected = vec![
+        words(&format!(
+            "kubectl irsa trust-policy --service-account shop:cart --role-arn {HOSTILE_ROLE} --merge role.json"
+        )),
+        words(
+            "aws iam update-assume-role-policy --role-name cart --policy-document file://trust.json",
+        ),
+    ];
+    expected.sort();
+    assert_eq!(bash_words(dir.path(), &fix), expected);
+}
