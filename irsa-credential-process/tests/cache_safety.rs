@@ -285,3 +285,36 @@ fn a_fifo_as_entry_or_lock_never_blocks_and_a_linked_lock_is_not_followed() {
     );
     assert!(!target.exists(), "the link's target must not be created");
 }
+
+#[test]
+fn a_lock_held_forever_delays_the_helper_only_boundedly() {
+    let sts = FakeSts::start(vec![]);
+    let pod = Pod::new(&sts.url());
+    pod.run(&["--no-cache"]).credentials();
+    // A first run makes the lock file; then another process holds it and never lets go.
+    pod.run(&[]).credentials();
+    let entry = pod.cache_files().remove(0);
+    let lock = entry.with_extension("lock");
+    fs::remove_file(&entry).unwrap();
+    let mut holder = std::process::Command::new("flock")
+        .arg(&lock)
+        .args(["sleep", "60"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let run = pod.run(&["--timeout", "2s"]);
+    let waited = started.elapsed();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    run.credentials();
+    assert_eq!(
+        run.stderr,
+        "irsa-credential-process: warning: the cache lock stayed busy; calling STS anyway\n"
+    );
+    // The patience is the STS deadline plus 5 s.
+    assert!(
+        waited >= Duration::from_secs(7) && waited < Duration::from_secs(12),
+        "{waited:?}"
+    );
+}

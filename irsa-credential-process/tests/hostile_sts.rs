@@ -285,3 +285,37 @@ fn probe_says_what_happened_to_the_connection() {
         "not ready: cannot connect for GET http://127.0.0.1:9/v1/credentials: connection refused",
     );
 }
+
+#[test]
+fn serve_and_update_never_publish_unusable_credentials() {
+    let sts = FaultSts::start(forged(|f| f.expiration = None));
+    let pod = Pod::new(&sts.url());
+    let expected = format!(
+        "{PREFIX}STS at {} answered 5 times with unusable credentials (Expiration 1970-01-01T00:00:00Z is already past): {CLOCK}",
+        sts.url()
+    );
+    let credentials = pod.dir.path().join("credentials");
+    let file = credentials.to_str().unwrap();
+    for args in [
+        &["serve", "--port", "0", "--timeout", "10s"][..],
+        &[
+            "update",
+            "--once",
+            "--credentials-file",
+            file,
+            "--timeout",
+            "10s",
+        ],
+    ] {
+        let run = pod.run(args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{args:?}");
+        assert_eq!(
+            run.stderr.lines().last(),
+            Some(expected.as_str()),
+            "{args:?}"
+        );
+        assert!(!run.stderr.contains("refreshed"), "{}", run.stderr);
+    }
+    assert!(!credentials.exists(), "update wrote nothing");
+}
