@@ -340,3 +340,21 @@ fn doctor_reports_an_endless_jwks_in_its_check() {
     );
     assert!(took < Duration::from_secs(10), "{took:?}");
 }
+
+#[test]
+fn an_answer_that_is_not_json_is_one_line() {
+    let page = "<html><body>Welcome to nginx!</body></html>";
+    let hostile = Hostile::start(vec![Route::new(
+        "GET",
+        SA_LIST,
+        Reply::Json(200, page.into()),
+    )]);
+    let (run, _) = hostile.run(&["list", "-n", "shop"]);
+    run.fails(1, "");
+    assert_eq!(
+        run.error_lines(),
+        [
+            "error: cannot list serviceaccounts in namespace shop: the answer is not the JSON an API server sends (expected value at line 1 column 1): check the server of the kubeconfig's cluster"
+        ]
+    );
+}

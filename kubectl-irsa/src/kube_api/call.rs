@@ -238,6 +238,12 @@ impl fmt::Display for KubeError {
             if let Some(fault) = self.fault() {
                 return write!(f, "cannot {call}: {fault}");
             }
+            if let kube::Error::SerdeError(error) = self.kube() {
+                return write!(
+                    f,
+                    "cannot {call}: the answer is not the JSON an API server sends ({error}): check the server of the kubeconfig's cluster"
+                );
+            }
             return write!(
                 f,
                 "cannot {call}: {} (check that the cluster is reachable: --context, --kubeconfig, --request-timeout)",
