@@ -329,3 +329,29 @@ fn whoami_checks_the_tokens_issuer_before_asking_sts() {
         "the token requested for serviceaccount shop/cart has an invalid issuer \"http://oidc.fake.test/id/X\": IAM OIDC providers need an https:// URL: set the apiserver's --service-account-issuer to an https URL",
     );
 }
+
+#[test]
+fn doctor_fails_an_issuer_iam_cannot_take() {
+    let cluster = Cluster::bound();
+    cluster
+        .fake
+        .set_issuer("https://oidc.fake.test/id/X?tenant=1");
+    let run = cluster.run(&["doctor", "cart", "-n", "shop", "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let issuer = report["sections"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "issuer")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        issuer,
+        serde_json::json!({
+            "name": "issuer", "status": "FAIL",
+            "evidence": "invalid issuer \"https://oidc.fake.test/id/X?tenant=1\": an issuer may not have a query",
+            "fix": "serve the issuer over https and set --service-account-issuer to it (kubectl irsa oidc apiserver-config --issuer URL --key-dir DIR)",
+        })
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+}
