@@ -282,3 +282,37 @@ fn only_loopback_hosts_are_answered() {
     );
     assert!(!run.stderr.contains(&token), "the token is never logged");
 }
+
+#[test]
+fn a_huge_token_or_credentials_file_is_refused_under_a_small_address_space() {
+    let sts = FakeSts::start(vec![]);
+    let pod = Pod::new(&sts.url());
+    // 8 GiB, sparse: reading it whole could never fit in 256 MiB.
+    let huge = pod.dir.path().join("huge");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(8 << 30)
+        .unwrap();
+    let limited = ["prlimit", "--as=268435456", "--"];
+    let path = huge.to_str().unwrap();
+    let serve = Run::from(
+        pod.helper_under(
+            &limited,
+            &["serve", "--port", "0", "--auth-token-file", path],
+        )
+        .output()
+        .unwrap(),
+    );
+    serve.fails(2, "is larger than 16384 bytes, too large for a token");
+    let update = Run::from(
+        pod.helper_under(&limited, &["update", "--once", "--credentials-file", path])
+            .output()
+            .unwrap(),
+    );
+    update.fails(1, "it is larger than 4 MiB");
+    assert_eq!(
+        std::fs::metadata(&huge).unwrap().len(),
+        8 << 30,
+        "left alone"
+    );
+}
