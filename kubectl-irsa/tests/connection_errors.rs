@@ -93,7 +93,7 @@ fn a_missing_kubeconfig_is_named_once() {
     assert_eq!(
         run.error_lines(),
         [
-            "error: cannot read /nonexistent (named by KUBECONFIG): No such file or directory (os error 2)"
+            "error: cannot find a kubeconfig: KUBECONFIG names only missing files (/nonexistent); set KUBECONFIG or pass --kubeconfig"
         ]
     );
     let (run, _) = plugin(None, &["list", "--kubeconfig", "/nonexistent"]);
@@ -279,5 +279,20 @@ fn a_server_certificate_the_kubeconfig_does_not_trust_is_named() {
             "error: cannot list serviceaccounts in namespace shop: unable to connect to the server 127.0.0.1:{}: TLS: invalid peer certificate: UnknownIssuer (check the cluster's certificate-authority in the kubeconfig)",
             server.port()
         )]
+    );
+}
+
+#[test]
+fn missing_files_of_kubeconfig_are_skipped_as_kubectl_skips_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_kubeconfig(dir.path(), "https://127.0.0.1:1", "    token: x\n");
+    let list = format!("/nonexistent:{}", config.display());
+    let (run, _) = plugin(Some(Path::new(&list)), &["list", "-n", "shop"]);
+    run.fails(1, "");
+    assert_eq!(
+        run.error_lines(),
+        [
+            "error: cannot list serviceaccounts in namespace shop: the connection to the server 127.0.0.1:1 was refused - did you specify the right host or port?"
+        ]
     );
 }

@@ -120,8 +120,17 @@ fn read_kubeconfig(given: Option<&Path>) -> Result<Kubeconfig, ConnectError> {
         }
         return read_one(&path, Origin::Home);
     }
+    // client-go skips the files of KUBECONFIG that do not exist (clientcmd/loader.go, Load).
+    let present: Vec<&PathBuf> = listed.iter().filter(|path| path.exists()).collect();
+    if present.is_empty() {
+        let names: Vec<String> = listed.iter().map(|p| p.display().to_string()).collect();
+        return Err(ConnectError::NoKubeconfig(format!(
+            "KUBECONFIG names only missing files ({})",
+            names.join(", ")
+        )));
+    }
     let mut merged = Kubeconfig::default();
-    for path in &listed {
+    for path in present {
         let next = read_one(path, Origin::Env)?;
         merged = merged.merge(next).map_err(ConnectError::Config)?;
     }
