@@ -21,7 +21,8 @@ const HOSTILE_ISSUER: &str = "https://oidc.fake.test/id/$(touch$IFS'pwned-issuer
 /// write), one command per element; asserts nothing else ran.
 fn bash_words(dir: &Path, script: &str) -> Vec<Vec<String>> {
     let functions = "aws() { printf 'aws'; printf '\\0%s' \"$@\"; printf '\\n'; }; \
-                     kubectl() { printf 'kubectl'; printf '\\0%s' \"$@\"; printf '\\n'; }";
+                     kubectl() { printf 'kubectl'; printf '\\0%s' \"$@\"; printf '\\n'; }; \
+                     k3s() { printf 'k3s'; printf '\\0%s' \"$@\"; printf '\\n'; }";
     let output = Command::new("bash")
         .current_dir(dir)
         .args([
@@ -251,4 +252,45 @@ fn doctors_fix_line_keeps_a_role_from_get_role_output_in_one_word() {
     ];
     expected.sort();
     assert_eq!(bash_words(dir.path(), &fix), expected);
+}
+
+#[test]
+fn apiserver_config_keeps_a_hostile_issuer_in_one_word() {
+    let cluster = Cluster::start();
+    let keys = cluster.dir.path().join("key dir");
+    cluster
+        .run(&["oidc", "keygen", "--out", keys.to_str().unwrap()])
+        .ok();
+    let old = "https://kubernetes.default.svc.cluster.local";
+    let run = cluster.run(&[
+        "oidc",
+        "apiserver-config",
+        "--issuer",
+        HOSTILE_ISSUER,
+        "--key-dir",
+        keys.to_str().unwrap(),
+        "--flavor",
+        "k3s",
+        "--existing-issuer",
+        old,
+    ]);
+    let stdout = &run.ok().stdout;
+    let command = &stdout[stdout.find("k3s server").unwrap()..];
+    let command = &command[..command.find("\n\n").unwrap_or(command.len())];
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys.to_str().unwrap();
+    let arg = |value: String| format!("--kube-apiserver-arg={value}");
+    assert_eq!(
+        bash_words(dir.path(), command),
+        [vec![
+            "k3s".to_string(),
+            "server".to_string(),
+            arg(format!("service-account-issuer+={HOSTILE_ISSUER}")),
+            arg(format!("service-account-key-file+={keys}/sa-signer.pub")),
+            arg(format!(
+                "service-account-signing-key-file={keys}/sa-signer.key"
+            )),
+            arg(format!("api-audiences+={HOSTILE_ISSUER}")),
+        ]]
+    );
 }
