@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use crate::answer::AnswerError;
+use crate::answer::{AnswerError, printable};
 use crate::arn::RoleArn;
 use crate::exchange::{StsError, rfc3339};
 use crate::token::Claims;
@@ -54,10 +54,12 @@ pub fn explain(error: &StsError, ctx: &ExplainContext<'_>) -> String {
         StsError::NotSts { status, .. } => not_sts(error, *status),
         StsError::Unusable { why, .. } => unusable(error, why),
     };
-    match error {
+    let line = match error {
         StsError::Refused { .. } => format!("{advice} [{}]", token_summary(ctx)),
         _ => advice,
-    }
+    };
+    // The token's claims and STS's message come from outside: one line, whatever they hold.
+    printable(&line).into_owned()
 }
 
 /// Advice for an HTTP answer that is not STS's, by its status class.
@@ -293,5 +295,16 @@ mod tests {
             line.contains("the token file /t could not be decoded"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn hostile_claims_stay_on_one_line() {
+        let claims = Claims {
+            sub: Some("system:serviceaccount:shop:cart\n[fake] all good\u{1b}[2J".into()),
+            ..claims()
+        };
+        let line = explain_code("AccessDenied", "Not authorized", Some(&claims));
+        assert!(!line.contains('\n') && !line.contains('\u{1b}'), "{line}");
+        assert!(line.contains("shop:cart\\n[fake]"), "{line}");
     }
 }

@@ -66,14 +66,15 @@ fn describe_text(text: &str) -> Option<String> {
     None
 }
 
-/// The first line of `text`, at most 200 characters: a debug dump never reaches the user.
+/// The first line of `text`, at most 200 characters, control characters escaped: a debug dump
+/// or a hostile message never reaches the user whole.
 pub fn one_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default();
     let mut short: String = line.chars().take(200).collect();
     if short.len() < line.len() {
         short.push('…');
     }
-    short
+    crate::answer::printable(&short).into_owned()
 }
 
 /// `url` with the password of its userinfo replaced by `xxxxx`, as Go's `url.URL.Redacted`
