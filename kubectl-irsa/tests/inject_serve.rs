@@ -334,7 +334,11 @@ fn a_token_secret_reaches_sdks_that_read_only_the_value() {
 
     // The kubelet mounts the Secret's token where serve's --auth-token-file points.
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("auth-token"), "0123456789abcdef").unwrap();
+    std::fs::write(
+        dir.path().join("auth-token"),
+        "0123456789abcdef0123456789abcdef",
+    )
+    .unwrap();
     let sts = FakeSts::start(vec![]);
     let _server = run_sidecar(&spec["initContainers"][0], dir.path(), &sts);
     let script = "import botocore.session, json; \
@@ -355,7 +359,7 @@ fn a_token_secret_reaches_sdks_that_read_only_the_value() {
             .output()
             .unwrap()
     };
-    let output = boto("0123456789abcdef");
+    let output = boto("0123456789abcdef0123456789abcdef");
     assert!(
         output.status.success(),
         "{}",
