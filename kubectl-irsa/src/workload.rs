@@ -192,8 +192,10 @@ mod tests {
     fn names_from_a_hostile_api_server_stay_one_word() {
         let mut pod = owned("StatefulSet", "db;$(id)", None);
         pod.name = Some("x'y".into());
-        let mut bare = ObjectMeta::default();
-        bare.name = Some("$(id)".into());
+        let bare = ObjectMeta {
+            name: Some("$(id)".into()),
+            ..ObjectMeta::default()
+        };
         assert_eq!(
             restart("sh op", &[&pod, &bare]),
             r#"kubectl rollout restart 'statefulset/db;$(id)' -n 'sh op'; kubectl delete pod -n 'sh op' '$(id)' and create it again from its manifest"#

@@ -1,8 +1,9 @@
-//! Every value in a printed command is one shell word: the commands `bind`, `oidc provider` and
-//! `oidc documents` print are run through real shells (bash, with `aws` and `kubectl` replaced
-//! by functions printing their arguments) and split by a real shell-words parser (Python's
-//! `shlex`), with values an attacker may choose: an IAM role path (IAM allows any of `!` to `~`
-//! in one, `$();'` included) and an issuer path the cluster announces.
+//! Every value in a printed command is one shell word: the commands `bind`, `oidc provider`,
+//! `oidc documents`, `oidc apiserver-config` and doctor's fix lines print are run through a real
+//! shell (bash, with `aws`, `kubectl` and `k3s` replaced by functions printing their arguments)
+//! and split by a real shell-words parser (Python's `shlex`), with values an attacker may
+//! choose: an IAM role path (IAM allows any of `!` to `~` in one, `$();'` included) and an
+//! issuer path the cluster announces.
 
 mod common;
 
