@@ -232,3 +232,59 @@ fn reason(code: StatusCode) -> &'static str {
         _ => "Unknown",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: u16, body: &str) -> Status {
+        let code = StatusCode::from_u16(code).unwrap();
+        serde_json::from_slice(&error_status(code, body.as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn an_empty_object_becomes_client_gos_generic_status() {
+        let made = status(500, "{}");
+        assert_eq!(made.code, 500);
+        assert_eq!(made.reason, "InternalError");
+        assert_eq!(
+            made.message,
+            "an error on the server (\"{}\") has prevented the request from succeeding"
+        );
+    }
+
+    #[test]
+    fn a_status_is_kept_and_completed() {
+        let body = r#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"nope","reason":"Forbidden","code":403}"#;
+        let kept = status(403, body);
+        assert_eq!((kept.code, kept.message.as_str()), (403, "nope"));
+        let bare = status(429, r#"{"kind":"Status"}"#);
+        assert_eq!(bare.code, 429);
+        assert_eq!(bare.reason, "TooManyRequests");
+        assert!(
+            bare.message
+                .starts_with("the server has received too many requests")
+        );
+    }
+
+    #[test]
+    fn a_page_is_quoted_on_one_line_and_cut() {
+        let page = format!("<html>\n<body>{}</body>\n</html>", "x".repeat(500));
+        let made = status(502, &page);
+        assert!(!made.message.contains('\n'));
+        assert!(made.message.contains("...\")"), "{}", made.message);
+        assert!(made.message.len() < 300, "{}", made.message);
+        assert_eq!(
+            status(404, "nope").message,
+            "the server could not find the requested resource"
+        );
+    }
+
+    #[test]
+    fn sizes_read_as_typed() {
+        assert_eq!(size(1 << 20), "1 MiB");
+        assert_eq!(size(64 << 20), "64 MiB");
+        assert_eq!(size(4096), "4 KiB");
+        assert_eq!(size(1000), "1000 bytes");
+    }
+}

@@ -253,3 +253,37 @@ impl http_body::Body for Capped {
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(code: u16, retry_after: Option<&str>) -> Answer {
+        let mut answer = Response::new(boxed(Bytes::new()));
+        *answer.status_mut() = StatusCode::from_u16(code).unwrap();
+        if let Some(value) = retry_after {
+            let value = http::HeaderValue::from_str(value).unwrap();
+            answer
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, value);
+        }
+        answer
+    }
+
+    #[test]
+    fn only_429_and_5xx_with_whole_seconds_are_retried_as_client_go_does() {
+        let second = Some(Duration::from_secs(1));
+        assert_eq!(retry_after(&answer(503, Some("1"))), second);
+        assert_eq!(retry_after(&answer(429, Some("1"))), second);
+        assert_eq!(
+            retry_after(&answer(500, Some("2"))),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(retry_after(&answer(404, Some("1"))), None);
+        assert_eq!(retry_after(&answer(503, None)), None);
+        assert_eq!(
+            retry_after(&answer(503, Some("Wed, 21 Oct 2015 07:28:00 GMT"))),
+            None
+        );
+    }
+}
