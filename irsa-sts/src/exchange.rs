@@ -270,11 +270,13 @@ impl StsClient {
     ) -> Result<Credentials, StsError> {
         let deadline = Instant::now() + self.options.deadline;
         let mut attempts = 0;
+        let mut last = None;
         loop {
             attempts += 1;
             let left = deadline.saturating_duration_since(Instant::now());
             let error = match tokio::time::timeout(left, self.call(request)).await {
-                Err(_) => return Err(self.timeout()),
+                // An unusable answer says more than the timeout of the retry after it.
+                Err(_) => return Err(last.unwrap_or_else(|| self.timeout())),
                 Ok(Ok(Ok(credentials))) => return Ok(credentials),
                 Ok(Ok(Err(why))) => StsError::Unusable {
                     endpoint: self.options.endpoint.clone(),
@@ -289,6 +291,7 @@ impl StsClient {
             if attempts >= self.options.max_attempts || Instant::now() + pause >= deadline {
                 return Err(error);
             }
+            last = Some(error);
             tokio::time::sleep(pause).await;
         }
     }
