@@ -319,3 +319,17 @@ fn serve_and_update_never_publish_unusable_credentials() {
     }
     assert!(!credentials.exists(), "update wrote nothing");
 }
+
+#[test]
+fn an_untrusted_certificate_is_one_line() {
+    let sts = tests::FakeSts::start_tls(vec![], &["localhost"]);
+    let pod = Pod::new(&sts.url());
+    let run = pod.run(&["--timeout", "5s"]);
+    fails_with(
+        &run,
+        &format!(
+            "cannot reach STS at {}: invalid peer certificate: UnknownIssuer: check DNS and network access to STS, or point AWS_ENDPOINT_URL_STS at a reachable endpoint",
+            sts.url()
+        ),
+    );
+}
