@@ -358,3 +358,36 @@ fn an_answer_that_is_not_json_is_one_line() {
         ]
     );
 }
+
+#[test]
+fn what_the_server_says_is_shown_not_run_by_the_terminal() {
+    let account = serde_json::json!({
+        "apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "cart", "namespace": "shop", "annotations": {
+            "eks.amazonaws.com/role-arn": "\u{1b}]0;owned\u{7}arn:aws:iam::123456789012:role/cart\r"}},
+    });
+    let list = serde_json::json!({
+        "kind": "ServiceAccountList", "apiVersion": "v1", "metadata": {}, "items": [account],
+    });
+    let hostile = Hostile::start(vec![Route::new(
+        "GET",
+        SA_LIST,
+        Reply::Json(200, list.to_string()),
+    )]);
+    let (run, _) = hostile.run(&["list", "-n", "shop"]);
+    assert_eq!(
+        run.ok().stdout,
+        "SERVICEACCOUNT   ROLE ARN\ncart             ^[]0;owned\\x07arn:aws:iam::123456789012:role/cart\\r\n"
+    );
+    let refusal = tests::hostile_kube::status_json(
+        500,
+        "InternalError",
+        "broken\n\u{1b}[2Jerror: everything is fine",
+    );
+    let hostile = Hostile::start(vec![Route::new("GET", SA_LIST, Reply::Json(500, refusal))]);
+    let (run, _) = hostile.run(&["list", "-n", "shop"]);
+    assert_eq!(
+        run.stderr,
+        "error: cannot list serviceaccounts in namespace shop: broken\\n^[[2Jerror: everything is fine (500 InternalError)\n"
+    );
+}

@@ -14,6 +14,7 @@ pub mod reach;
 pub mod trust;
 pub mod webhook_flags;
 
+use crate::output::escape;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -154,7 +155,7 @@ impl Report {
             let title = match &section.subject {
                 Subject::Cluster => "Cluster".to_string(),
                 Subject::ServiceAccount { namespace, name } => {
-                    format!("ServiceAccount {namespace}/{name}")
+                    escape::line(&format!("ServiceAccount {namespace}/{name}")).into_owned()
                 }
             };
             out.push_str(&paint(console::Style::new().bold(), &title));
@@ -164,9 +165,10 @@ impl Report {
                     "  {}  {:<width$}  {}\n",
                     paint(check.status.style(), check.status.label()),
                     check.name,
-                    check.evidence,
+                    escape::line(&check.evidence),
                 ));
                 if let Some(fix) = &check.fix {
+                    let fix = escape::line(fix);
                     let indent = " ".repeat(width + 10);
                     out.push_str(&format!(
                         "{indent}{} {fix}\n",

@@ -3,6 +3,7 @@
 //! and `main` exits quietly with 0, as ripgrep and fd do. Warnings and notes go to stderr
 //! through it too, in one place and one form. Also the output formats and kubectl's table.
 
+pub mod escape;
 mod table;
 
 pub use table::{BoundRow, Layout, PodCounts, render_bound};
@@ -63,8 +64,10 @@ impl Output {
     }
 
     /// A line on stderr: progress, and what kubectl also says there ("No resources found").
-    /// A closed stderr is not worth failing for.
+    /// One line, whatever it quotes (a server's message, a file's content): its controls are
+    /// escaped. A closed stderr is not worth failing for.
     pub fn status(&self, text: impl Display) {
-        let _ = writeln!(io::stderr().lock(), "{text}");
+        let text = text.to_string();
+        let _ = writeln!(io::stderr().lock(), "{}", escape::line(&text));
     }
 }
