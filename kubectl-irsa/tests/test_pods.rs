@@ -356,3 +356,23 @@ fn logs_are_followed_while_the_pod_runs_and_printed_once() {
         cluster.fake.requests()
     );
 }
+
+/// What the cluster says (here an event's message) is quoted in the verdict as text: one line,
+/// its escape sequences shown, not run by the terminal.
+#[test]
+fn the_verdict_is_one_line_whatever_the_cluster_says() {
+    let cluster = bound_cluster(true);
+    let reason = "disk \u{1b}]0;owned\u{7}full\nPASS: all good";
+    cluster
+        .fake
+        .set_default_pod_script(PodScript::failed_mount("home", reason));
+    let run = cluster.run(&["test", "cart", "-n", "shop", "--timeout", "1s"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 1, "{:?}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("disk ^[]0;owned\\x07full\\nPASS: all good"),
+        "{}",
+        run.stdout
+    );
+}

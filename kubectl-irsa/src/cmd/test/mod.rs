@@ -71,7 +71,8 @@ pub async fn run(args: &TestArgs, out: Output) -> Result<ExitCode> {
     let (passed, line) = tokio::time::timeout(GRACE, judge::verdict(&context, ending))
         .await
         .map_err(|_| late())?;
-    out.line(line)?;
+    // One line, whatever the events and logs it quotes hold.
+    out.line(crate::output::escape::line(&line))?;
     Ok(if passed {
         ExitCode::SUCCESS
     } else {
