@@ -204,13 +204,18 @@ fn client(
     });
     let server = format!("{}:{port}", url.host().unwrap_or_default());
     config.default_retry = false;
+    let connect_timeout = config.connect_timeout;
     if timeout.is_some() {
         // The layer's deadline covers the whole call; these would only race it.
         config.connect_timeout = None;
         config.read_timeout = None;
         config.write_timeout = None;
     }
-    let limits = Limits { server, timeout };
+    let limits = Limits {
+        server,
+        timeout,
+        connect_timeout: timeout.map_or(connect_timeout, |_| None),
+    };
     let builder = ClientBuilder::try_from(config).map_err(ConnectError::Client)?;
     Ok(builder.with_layer(&LimitLayer(Arc::new(limits))).build())
 }

@@ -102,7 +102,8 @@ pub fn size(bytes: u64) -> String {
 }
 
 /// The transport's error as a [`Fault`]; kube's own errors (auth) and faults pass as they are.
-pub fn describe(server: &str, error: BoxError) -> BoxError {
+/// `connect_timeout` is the client's own bound on connecting, when `--request-timeout` set none.
+pub fn describe(server: &str, connect_timeout: Option<Duration>, error: BoxError) -> BoxError {
     if error.is::<Fault>() || error.is::<kube::Error>() {
         return error;
     }
@@ -130,7 +131,13 @@ pub fn describe(server: &str, error: BoxError) -> BoxError {
         (_, _, Some(detail)) => Fault::Tls { server, detail },
         (Some(std::io::ErrorKind::TimedOut), ..) => Fault::Unreachable {
             server,
-            detail: "the connection timed out".into(),
+            detail: match connect_timeout {
+                Some(after) => format!(
+                    "the connection timed out after {} (check that it is reachable from here: a firewall, a VPN)",
+                    seconds(after)
+                ),
+                None => "the connection timed out".into(),
+            },
         },
         _ => Fault::Unreachable {
             server,
@@ -277,6 +284,20 @@ mod tests {
         assert_eq!(
             status(404, "nope").message,
             "the server could not find the requested resource"
+        );
+    }
+
+    #[test]
+    fn transport_errors_are_named() {
+        let io = |kind| -> BoxError { Box::new(std::io::Error::from(kind)) };
+        let said = |error| describe("10.0.0.1:6443", Some(Duration::from_secs(30)), error);
+        assert_eq!(
+            said(io(std::io::ErrorKind::TimedOut)).to_string(),
+            "unable to connect to the server 10.0.0.1:6443: the connection timed out after 30s (check that it is reachable from here: a firewall, a VPN)"
+        );
+        assert_eq!(
+            said(io(std::io::ErrorKind::ConnectionRefused)).to_string(),
+            "the connection to the server 10.0.0.1:6443 was refused - did you specify the right host or port?"
         );
     }
 

@@ -45,6 +45,8 @@ pub struct BodyCap(pub u64);
 pub struct Limits {
     pub server: String,
     pub timeout: Option<Duration>,
+    /// kube's bound on connecting, which applies when `timeout` is `None`.
+    pub connect_timeout: Option<Duration>,
 }
 
 /// The layer: wraps kube's whole stack (auth included).
@@ -152,10 +154,12 @@ where
             service
                 .ready()
                 .await
-                .map_err(|e| describe(&limits.server, e))?;
+                .map_err(|e| describe(&limits.server, limits.connect_timeout, e))?;
             service.call(request)
         };
-        let answer = pending.await.map_err(|e| describe(&limits.server, e))?;
+        let answer = pending
+            .await
+            .map_err(|e| describe(&limits.server, limits.connect_timeout, e))?;
         match (retry_after(&answer), copy) {
             (Some(wait), Some(copy)) => {
                 *last = Some(answer.status());
@@ -228,7 +232,11 @@ impl http_body::Body for Capped {
         let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => frame,
             Poll::Ready(Some(Err(error))) => {
-                return Poll::Ready(Some(Err(describe(&self.limits.server, error))));
+                return Poll::Ready(Some(Err(describe(
+                    &self.limits.server,
+                    self.limits.connect_timeout,
+                    error,
+                ))));
             }
             other => return other,
         };
