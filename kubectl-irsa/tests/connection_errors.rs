@@ -296,3 +296,62 @@ fn missing_files_of_kubeconfig_are_skipped_as_kubectl_skips_them() {
         ]
     );
 }
+
+#[test]
+fn files_the_kubeconfig_names_are_checked_before_they_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("ca.crt");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let zero = dir.path().join("token");
+    let made = Command::new("mknod")
+        .args([zero.to_str().unwrap(), "c", "1", "5"])
+        .status()
+        .unwrap();
+    assert!(made.success(), "mknod (run as root)");
+    let config = dir.path().join("kubeconfig");
+    let text = kubeconfig(
+        "https://127.0.0.1:1",
+        &format!("    tokenFile: {}\n", zero.display()),
+    )
+    .replace(
+        "    server: https://127.0.0.1:1\n",
+        &format!(
+            "    server: https://127.0.0.1:1\n    certificate-authority: {}\n",
+            fifo.display()
+        ),
+    );
+    std::fs::write(&config, &text).unwrap();
+    let (run, took) = plugin(Some(&config), &["list"]);
+    run.fails(2, "");
+    assert_eq!(
+        run.error_lines(),
+        [format!(
+            "error: cannot read the certificate-authority {} of cluster c in the kubeconfig: is a FIFO, not a regular file",
+            fifo.display()
+        )]
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    std::fs::write(
+        &config,
+        text.replace(
+            &format!("    certificate-authority: {}\n", fifo.display()),
+            "",
+        ),
+    )
+    .unwrap();
+    let (run, _) = plugin(Some(&config), &["list"]);
+    run.fails(2, "");
+    assert_eq!(
+        run.error_lines(),
+        [format!(
+            "error: cannot read the tokenFile {} of user u in the kubeconfig: is a character device, not a regular file",
+            zero.display()
+        )]
+    );
+}

@@ -43,6 +43,14 @@ pub enum ConnectError {
     NoKubeconfig(String),
     #[error("cannot use the kubeconfig: {}; check --context, --cluster and --user", first_line(.0))]
     Config(#[source] kube::config::KubeconfigError),
+    /// A file the kubeconfig names (a CA, a client certificate or key, a token file).
+    #[error("cannot read the {field} {} of {owner} in the kubeconfig: {detail}", path.display())]
+    File {
+        field: &'static str,
+        owner: String,
+        path: PathBuf,
+        detail: String,
+    },
     #[error(transparent)]
     Namespace(#[from] NameError),
     #[error(transparent)]
@@ -172,6 +180,7 @@ pub(super) async fn connect(options: &ConnectOptions) -> Result<Cluster, Connect
         cluster: options.cluster.clone(),
         user: options.user.clone(),
     };
+    check_files(&kubeconfig, &selected)?;
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &selected)
         .await
         .map_err(ConnectError::Config)?;
@@ -190,6 +199,72 @@ pub(super) async fn connect(options: &ConnectOptions) -> Result<Cluster, Connect
     names::check_namespace(&namespace)?;
     let client = client(config, options.request_timeout)?;
     Ok(Cluster { client, namespace })
+}
+
+/// The most a file the kubeconfig names may hold: a CA bundle of many certificates is < 1 MB.
+const FILE_CAP: u64 = 4 << 20;
+
+/// The files that the selected cluster and user name, checked to be regular files of sane size
+/// before kube reads them whole (a FIFO would block it, `/dev/zero` would fill memory).
+fn check_files(kubeconfig: &Kubeconfig, selected: &KubeConfigOptions) -> Result<(), ConnectError> {
+    let context_name = selected
+        .context
+        .as_ref()
+        .or(kubeconfig.current_context.as_ref());
+    let context = kubeconfig
+        .contexts
+        .iter()
+        .find(|named| Some(&named.name) == context_name)
+        .and_then(|named| named.context.as_ref());
+    let cluster_name = selected.cluster.as_ref().or(context.map(|c| &c.cluster));
+    let user_name = selected
+        .user
+        .as_ref()
+        .or(context.and_then(|c| c.user.as_ref()));
+    let cluster = kubeconfig
+        .clusters
+        .iter()
+        .find(|named| Some(&named.name) == cluster_name);
+    let user = kubeconfig
+        .auth_infos
+        .iter()
+        .find(|named| Some(&named.name) == user_name);
+    let mut files = Vec::new();
+    if let Some(named) = cluster {
+        let owner = format!("cluster {}", named.name);
+        let ca = named
+            .cluster
+            .as_ref()
+            .and_then(|c| c.certificate_authority.clone());
+        files.extend(ca.map(|path| ("certificate-authority", owner, path)));
+    }
+    if let Some(named) = user {
+        let info = named.auth_info.as_ref();
+        let owner = || format!("user {}", named.name);
+        let fields = [
+            (
+                "client-certificate",
+                info.and_then(|i| i.client_certificate.clone()),
+            ),
+            ("client-key", info.and_then(|i| i.client_key.clone())),
+            ("tokenFile", info.and_then(|i| i.token_file.clone())),
+        ];
+        files.extend(
+            fields
+                .into_iter()
+                .filter_map(|(f, p)| Some((f, owner(), p?))),
+        );
+    }
+    for (field, owner, path) in files {
+        let path = PathBuf::from(path);
+        irsa_sts::file::read_regular(&path, FILE_CAP).map_err(|e| ConnectError::File {
+            field,
+            owner,
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
+    }
+    Ok(())
 }
 
 /// kube's client with its retries replaced by [`LimitLayer`]'s: kubectl's rules, and a bound.
