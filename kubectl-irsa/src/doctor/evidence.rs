@@ -109,6 +109,8 @@ impl ClusterEvidence {
 pub struct Denied {
     pub discovery: bool,
     pub jwks: bool,
+    /// The TokenRequest for `token` was refused (403), not failed otherwise.
+    pub token: bool,
 }
 
 /// What `--check-public` found at the issuer URL.
@@ -146,6 +148,8 @@ pub struct Account {
     pub object: Option<ServiceAccount>,
     /// With `--trust-policy`: a fresh token for the account's audience.
     pub trust_token: Option<Fetched<String>>,
+    /// That TokenRequest was refused (403), not failed otherwise.
+    pub trust_token_denied: bool,
     /// With `--assume`: the assumed-role ARN STS answered with, or its refusal explained.
     pub assumed: Option<Fetched<String>>,
 }

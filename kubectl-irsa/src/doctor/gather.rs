@@ -69,7 +69,13 @@ pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, Ku
         });
     let any_found = accounts.iter().any(|account| account.object.is_some());
     let webhook = found.webhook.map_err(|e| brief(&e));
-    let (token, (discovery, discovery_denied), (jwks, jwks_denied), webhook_ready, pods) = tokio::join!(
+    let (
+        (token, token_denied),
+        (discovery, discovery_denied),
+        (jwks, jwks_denied),
+        webhook_ready,
+        pods,
+    ) = tokio::join!(
         request_token(
             cluster,
             probe_namespace,
@@ -87,6 +93,7 @@ pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, Ku
         denied: Denied {
             discovery: discovery_denied,
             jwks: jwks_denied,
+            token: token_denied,
         },
         token,
         webhook,
@@ -154,6 +161,7 @@ fn accounts(listed: Listed, cluster: &Cluster, keys: &Keys) -> Vec<Account> {
         name,
         object,
         trust_token: None,
+        trust_token_denied: false,
         assumed: None,
     };
     match listed {
@@ -185,7 +193,8 @@ async fn for_account(cluster: &Cluster, options: &Options, keys: &Keys, account:
     let (namespace, name) = (account.namespace.as_str(), account.name.as_str());
     if options.trust_policy.is_some() {
         let audience = Binding::of(object, keys).audience;
-        account.trust_token = Some(request_token(cluster, namespace, name, &audience).await);
+        let (token, denied) = request_token(cluster, namespace, name, &audience).await;
+        (account.trust_token, account.trust_token_denied) = (Some(token), denied);
     }
     if let Some(sts) = &options.assume {
         let identity_options = IdentityOptions {
@@ -202,24 +211,34 @@ async fn for_account(cluster: &Cluster, options: &Options, keys: &Keys, account:
     }
 }
 
-/// A fresh token for `namespace/name` with `audience`, as the kubelet would request it.
+/// A fresh token for `namespace/name` with `audience`, as the kubelet would request it, and
+/// whether these credentials were refused it (403).
 async fn request_token(
     cluster: &Cluster,
     namespace: &str,
     name: &str,
     audience: &str,
-) -> Fetched<String> {
-    cluster
+) -> (Fetched<String>, bool) {
+    match cluster
         .in_namespace(namespace)
         .request_token(name, audience)
         .await
-        .map_err(|e| {
-            format!(
+    {
+        Ok(Some(token)) => (Ok(token), false),
+        Ok(None) => (
+            Err(format!(
+                "the cluster returned no token for {namespace}/{name}"
+            )),
+            false,
+        ),
+        Err(e) => (
+            Err(format!(
                 "cannot request a token for {namespace}/{name}: {}",
                 brief(&e)
-            )
-        })?
-        .ok_or_else(|| format!("the cluster returned no token for {namespace}/{name}"))
+            )),
+            e.is_forbidden(),
+        ),
+    }
 }
 
 /// What the cluster answers at `path` (as `kubectl get --raw`), and whether it refused these

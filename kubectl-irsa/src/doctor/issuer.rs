@@ -23,6 +23,8 @@ pub const DISCOVERY_BINDING: &str = "kubectl create clusterrolebinding oidc-revi
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Access<'a> {
     pub discovery_denied: bool,
+    /// The TokenRequest was refused (403): RBAC is the fix, not the apiserver.
+    pub token_denied: bool,
     pub resolved: Option<Result<&'a [IpAddr], &'a str>>,
 }
 
@@ -61,7 +63,10 @@ pub fn check_issuer(
             return Check::warn(
                 NAME,
                 format!("discovery announces {issuer:?}; no token to compare it with: {why}"),
-                "allow creating serviceaccounts/token (kubectl auth can-i create serviceaccounts/token), then run doctor again",
+                format!(
+                    "{}, then run doctor again",
+                    no_token_fix(access.token_denied)
+                ),
             );
         }
     };
@@ -95,7 +100,8 @@ fn denied_discovery(why: &str, token_iss: Result<&str, &str>, access: Access<'_>
                 NAME,
                 format!("{unreadable}, and no token tells the issuer: {no_token}"),
                 format!(
-                    "{DISCOVERY_BINDING}; or allow creating serviceaccounts/token (kubectl auth can-i create serviceaccounts/token)"
+                    "{DISCOVERY_BINDING}; or {}",
+                    no_token_fix(access.token_denied)
                 ),
             );
         }
@@ -110,6 +116,16 @@ fn denied_discovery(why: &str, token_iss: Result<&str, &str>, access: Access<'_>
             format!("{unreadable}; a fresh token's iss is {iss}"),
             format!("to compare it with discovery: {DISCOVERY_BINDING}"),
         ),
+    }
+}
+
+/// What to do when no token could be had: RBAC advice only when the request was refused (403);
+/// any other failure is the apiserver's.
+pub fn no_token_fix(denied: bool) -> &'static str {
+    if denied {
+        "allow creating serviceaccounts/token (kubectl auth can-i create serviceaccounts/token)"
+    } else {
+        "look at the apiserver's log: TokenRequest failed there (it needs --service-account-signing-key-file and --service-account-issuer)"
     }
 }
 

@@ -259,6 +259,7 @@ const DENIED: &str = "403 Forbidden (forbidden: User \"jane\" cannot get path \"
 fn denied() -> Access<'static> {
     Access {
         discovery_denied: true,
+        token_denied: true,
         resolved: None,
     }
 }
@@ -324,6 +325,7 @@ fn issuers_iam_cannot_reach_fail_the_issuer_check() {
     let resolved: [IpAddr; 1] = ["93.184.215.14".parse().unwrap()];
     let access = Access {
         discovery_denied: false,
+        token_denied: false,
         resolved: Some(Ok(&resolved)),
     };
     assert_eq!(
@@ -335,10 +337,37 @@ fn issuers_iam_cannot_reach_fail_the_issuer_check() {
     );
     let access = Access {
         discovery_denied: false,
+        token_denied: false,
         resolved: Some(Err("no such host")),
     };
     assert_eq!(
         check_issuer(Ok(&discovery(ISSUER)), Ok(ISSUER), access).status,
         Status::Fail
+    );
+}
+
+#[test]
+fn rbac_advice_only_when_the_token_request_was_refused() {
+    let failed = "cannot request a token for shop/cart: an error on the server (\"{}\") has prevented the request from succeeding (500 InternalError)";
+    let access = |token_denied| Access {
+        discovery_denied: false,
+        token_denied,
+        resolved: None,
+    };
+    let check = check_issuer(Ok(&discovery(ISSUER)), Err(failed), access(false));
+    assert_eq!(
+        check,
+        Check::warn(
+            "issuer",
+            format!("discovery announces {ISSUER:?}; no token to compare it with: {failed}"),
+            "look at the apiserver's log: TokenRequest failed there (it needs --service-account-signing-key-file and --service-account-issuer), then run doctor again",
+        )
+    );
+    let check = check_issuer(Ok(&discovery(ISSUER)), Err(DENIED), access(true));
+    assert_eq!(
+        check.fix.as_deref(),
+        Some(
+            "allow creating serviceaccounts/token (kubectl auth can-i create serviceaccounts/token), then run doctor again"
+        )
     );
 }

@@ -40,6 +40,7 @@ fn cluster_checks(cluster: &ClusterEvidence, issuer_url: Option<&str>, keys: &Ke
     };
     let access = issuer::Access {
         discovery_denied: cluster.denied.discovery,
+        token_denied: cluster.denied.token,
         resolved,
     };
     let mut checks = vec![
@@ -174,13 +175,18 @@ fn trust_check(
             error.to_string(),
             "check the apiserver's --service-account-signing-key-file",
         ),
-        Err(why) => Check::warn(
+        Err(why) if account.trust_token_denied => Check::warn(
             "trust",
             format!("no token to evaluate the policy with: {why}"),
             format!(
                 "kubectl auth can-i create serviceaccounts/token -n {}",
                 quote(namespace)
             ),
+        ),
+        Err(why) => Check::warn(
+            "trust",
+            format!("no token to evaluate the policy with: {why}"),
+            issuer::no_token_fix(false),
         ),
     }
 }

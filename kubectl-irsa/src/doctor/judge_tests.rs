@@ -28,6 +28,7 @@ fn account(name: &str, object: Option<ServiceAccount>) -> Account {
         name: name.into(),
         object,
         trust_token: None,
+        trust_token_denied: false,
         assumed: None,
     }
 }
@@ -270,6 +271,7 @@ fn trust_and_assume_use_each_accounts_own_evidence() {
     evidence.trust_policy = Some(json!({"Statement": []}));
     evidence.accounts = vec![bound("cart"), bound("web"), bound("api")];
     evidence.accounts[0].trust_token = Some(Err(DENIED.into()));
+    evidence.accounts[0].trust_token_denied = true;
     evidence.accounts[1].trust_token = Some(Ok("not.a.token".into()));
     // No token was fetched for api (no --trust-policy when it was gathered): no trust check.
     evidence.accounts[2].assumed = Some(Err("AccessDenied: not authorized".into()));
@@ -339,6 +341,7 @@ fn a_namespace_admin_gets_the_binding_and_the_token_issuer_is_judged() {
     evidence.cluster.denied = Denied {
         discovery: true,
         jwks: true,
+        token: false,
     };
     let binding = issuer::DISCOVERY_BINDING;
     assert_eq!(
