@@ -145,7 +145,6 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 
         #[test]
         fn arbitrary_text_never_panics(text in proptest::prelude::any::<String>()) {

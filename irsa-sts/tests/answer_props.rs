@@ -195,7 +195,6 @@ fn acceptable(fields: &Fields) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn only_answers_sts_could_send_are_accepted(fields in fields()) {

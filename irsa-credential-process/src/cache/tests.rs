@@ -205,7 +205,6 @@ fn a_fifo_entry_or_lock_never_blocks_and_a_linked_lock_is_not_followed() {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 
     #[test]
     fn arbitrary_bytes_are_never_an_entry(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..1024)) {

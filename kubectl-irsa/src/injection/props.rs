@@ -104,7 +104,6 @@ fn inject_all(document: &mut Value, injection: &Injection) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn any_document_injects_without_panic_and_twice_is_once(

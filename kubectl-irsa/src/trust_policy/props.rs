@@ -85,7 +85,6 @@ fn statements_of(policy: &Value) -> Vec<Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn reading_any_text_never_panics(text in "[\\[\\]{}\",:a-z0-9 ]{0,60}") {
