@@ -3,9 +3,10 @@
 
 use time::OffsetDateTime;
 
-use crate::answer::{AnswerError, printable};
+use crate::answer::AnswerError;
 use crate::arn::RoleArn;
 use crate::exchange::{StsError, rfc3339};
+use crate::text::line as printable;
 use crate::token::Claims;
 
 /// What the explanation may refer to.

@@ -15,6 +15,7 @@ pub mod file;
 pub mod http;
 pub mod network;
 mod response;
+pub mod text;
 pub mod token;
 pub mod transport;
 

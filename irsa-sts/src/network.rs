@@ -74,7 +74,7 @@ pub fn one_line(text: &str) -> String {
     if short.len() < line.len() {
         short.push('…');
     }
-    crate::answer::printable(&short).into_owned()
+    crate::text::line(&short).into_owned()
 }
 
 /// `url` with the password of its userinfo replaced by `xxxxx`, as Go's `url.URL.Redacted`

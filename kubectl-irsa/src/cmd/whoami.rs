@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use irsa_sts::answer::printable;
+use irsa_sts::text::line as printable;
 use serde_json::json;
 
 use crate::cli::WhoamiArgs;
@@ -87,7 +87,7 @@ mod tests {
         assert_eq!(text.lines().count(), 6, "{text}");
         assert!(
             text.ends_with(
-                "TOKEN        iss=https://issuer\\nROLE         arn:aws:iam::999999999999:role/admin sub=system:serviceaccount:shop:cart\\u{1b}[2J aud=sts.amazonaws.com\n"
+                "TOKEN        iss=https://issuer\\nROLE         arn:aws:iam::999999999999:role/admin sub=system:serviceaccount:shop:cart^[[2J aud=sts.amazonaws.com\n"
             ),
             "{text}"
         );

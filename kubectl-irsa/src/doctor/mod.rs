@@ -14,7 +14,6 @@ pub mod reach;
 pub mod trust;
 pub mod webhook_flags;
 
-use crate::output::escape;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -155,7 +154,7 @@ impl Report {
             let title = match &section.subject {
                 Subject::Cluster => "Cluster".to_string(),
                 Subject::ServiceAccount { namespace, name } => {
-                    escape::line(&format!("ServiceAccount {namespace}/{name}")).into_owned()
+                    irsa_sts::text::line(&format!("ServiceAccount {namespace}/{name}")).into_owned()
                 }
             };
             out.push_str(&paint(console::Style::new().bold(), &title));
@@ -165,10 +164,10 @@ impl Report {
                     "  {}  {:<width$}  {}\n",
                     paint(check.status.style(), check.status.label()),
                     check.name,
-                    escape::line(&check.evidence),
+                    irsa_sts::text::line(&check.evidence),
                 ));
                 if let Some(fix) = &check.fix {
-                    let fix = escape::line(fix);
+                    let fix = irsa_sts::text::line(fix);
                     let indent = " ".repeat(width + 10);
                     out.push_str(&format!(
                         "{indent}{} {fix}\n",

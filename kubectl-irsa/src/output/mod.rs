@@ -3,7 +3,6 @@
 //! and `main` exits quietly with 0, as ripgrep and fd do. Warnings and notes go to stderr
 //! through it too, in one place and one form. Also the output formats and kubectl's table.
 
-pub mod escape;
 mod table;
 
 pub use table::{BoundRow, Layout, PodCounts, render_bound};
@@ -68,6 +67,6 @@ impl Output {
     /// escaped. A closed stderr is not worth failing for.
     pub fn status(&self, text: impl Display) {
         let text = text.to_string();
-        let _ = writeln!(io::stderr().lock(), "{}", escape::line(&text));
+        let _ = writeln!(io::stderr().lock(), "{}", irsa_sts::text::line(&text));
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
 
-use super::{ListFormat, escape};
+use super::ListFormat;
 use crate::binding::{Binding, Keys};
 use crate::pod_credentials::{self, Source};
 
@@ -88,7 +88,7 @@ pub fn render_bound(
         ListFormat::Yaml => serde_norway::to_string(&list())?,
         ListFormat::Name => rows
             .iter()
-            .map(|row| format!("serviceaccount/{}\n", escape::line(&row.name)))
+            .map(|row| format!("serviceaccount/{}\n", irsa_sts::text::line(&row.name)))
             .collect(),
         ListFormat::Table | ListFormat::Wide if rows.is_empty() => String::new(),
         ListFormat::Table | ListFormat::Wide => align(&table(rows, layout)),
@@ -129,7 +129,12 @@ fn table(rows: &[BoundRow], layout: Layout) -> Vec<Vec<String>> {
             ]);
         }
         // What the cluster holds is shown, never run by the terminal.
-        table.push(cells.iter().map(|c| escape::line(c).into_owned()).collect());
+        table.push(
+            cells
+                .iter()
+                .map(|c| irsa_sts::text::line(c).into_owned())
+                .collect(),
+        );
     }
     table
 }

@@ -72,7 +72,7 @@ pub async fn run(args: &TestArgs, out: Output) -> Result<ExitCode> {
         .await
         .map_err(|_| late())?;
     // One line, whatever the events and logs it quotes hold.
-    out.line(crate::output::escape::line(&line))?;
+    out.line(irsa_sts::text::line(&line))?;
     Ok(if passed {
         ExitCode::SUCCESS
     } else {

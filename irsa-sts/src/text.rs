@@ -1,4 +1,5 @@
-//! Text from a cluster or a file shown on a terminal as text, never run by it: kubectl escapes
+//! Text from outside (a cluster, a file, STS, a token's claims) shown on a terminal as text and
+//! on one line, never run by it, in both binaries: kubectl escapes
 //! `ESC` as `^[` and `CR` as `\r` in what it prints (cli-runtime printers/terminal.go,
 //! `EscapeTerminal`, kubernetes issue 101695); here every other control character is made
 //! visible too, and a newline in a line that must stay one line is shown as `\n`.
