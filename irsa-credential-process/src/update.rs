@@ -62,34 +62,40 @@ impl UpdateConfig {
                 parent.display()
             )));
         }
-        let profile = args
-            .profile
-            .clone()
-            .or_else(|| env("AWS_PROFILE"))
-            .unwrap_or_else(|| "default".into());
-        // The characters the Rust SDK accepts in a credentials-file section name.
-        let valid = !profile.is_empty()
-            && profile
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c));
-        if !valid {
-            return Err(SettingsError(format!(
-                "--profile {profile:?} cannot be a profile name: use letters, digits and _-/.%@:+ only, such as default or app"
-            )));
-        }
-        // configparser's section of defaults (Lib/configparser.py, default_section): botocore
-        // would hand its keys to every other profile of the file, and find no profile DEFAULT.
-        if profile == "DEFAULT" {
-            return Err(SettingsError(
-                "--profile DEFAULT is the section whose keys botocore gives to every profile in the file: name the profile, such as default or app".into(),
-            ));
-        }
+        let profile = profile(
+            args.profile
+                .clone()
+                .or_else(|| env("AWS_PROFILE"))
+                .unwrap_or_else(|| "default".into()),
+        )?;
         Ok(UpdateConfig {
             credentials_file,
             profile,
             once: args.once,
         })
     }
+}
+
+/// `profile` if it can be a section of the credentials file that botocore reads as a profile.
+fn profile(profile: String) -> Result<String, SettingsError> {
+    // The characters the Rust SDK accepts in a credentials-file section name.
+    let valid = !profile.is_empty()
+        && profile
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c));
+    if !valid {
+        return Err(SettingsError(format!(
+            "--profile {profile:?} cannot be a profile name: use letters, digits and _-/.%@:+ only, such as default or app"
+        )));
+    }
+    // configparser's section of defaults (Lib/configparser.py, default_section): botocore
+    // would hand its keys to every other profile of the file, and find no profile DEFAULT.
+    if profile == "DEFAULT" {
+        return Err(SettingsError(
+            "--profile DEFAULT is the section whose keys botocore gives to every profile in the file: name the profile, such as default or app".into(),
+        ));
+    }
+    Ok(profile)
 }
 
 pub fn run(

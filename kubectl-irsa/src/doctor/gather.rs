@@ -61,12 +61,7 @@ pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, Ku
     let (found, listed) = tokio::join!(cluster.pod_identity_webhook(), list(cluster, options));
     let keys = webhook::keys(options.prefix.as_deref(), found.flags.as_ref());
     let mut accounts = accounts(listed?, cluster, &keys);
-    let (probe_namespace, probe_name) = accounts
-        .iter()
-        .find(|account| account.object.is_some())
-        .map_or((cluster.namespace.as_str(), "default"), |account| {
-            (account.namespace.as_str(), account.name.as_str())
-        });
+    let (probe_namespace, probe_name) = token_account(&accounts, cluster);
     let any_found = accounts.iter().any(|account| account.object.is_some());
     let webhook = found.webhook.map_err(|e| brief(&e));
     let (
@@ -117,6 +112,16 @@ pub async fn gather(cluster: &Cluster, options: &Options) -> Result<Evidence, Ku
         pods,
         trust_policy: options.trust_policy.clone(),
     })
+}
+
+/// Whose token to ask for: the first ServiceAccount found, else `default` of the namespace.
+fn token_account<'a>(accounts: &'a [Account], cluster: &'a Cluster) -> (&'a str, &'a str) {
+    accounts
+        .iter()
+        .find(|account| account.object.is_some())
+        .map_or((cluster.namespace.as_str(), "default"), |account| {
+            (account.namespace.as_str(), account.name.as_str())
+        })
 }
 
 /// The pods of the scope by ServiceAccount; none to list when no ServiceAccount was found.

@@ -1,6 +1,7 @@
 use super::*;
 use crate::doctor::Status;
-use crate::doctor::evidence::Fetched;
+use crate::doctor::evidence::{Fetched, Thumbprint};
+use crate::doctor::public::{check_public, check_thumbprint};
 use crate::oidc::keys::fixtures::Signer;
 use serde_json::json;
 

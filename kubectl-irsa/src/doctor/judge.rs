@@ -8,7 +8,7 @@ use crate::shell::quote;
 use irsa_sts::Claims;
 
 use super::evidence::{Account, ClusterEvidence, Evidence, Fetched, Public, document};
-use super::{Check, Report, Section, Subject, account, issuer, pods, trust, webhook_flags};
+use super::{Check, Report, Section, Subject, account, issuer, pods, public, trust, webhook_flags};
 use crate::binding::Keys;
 use crate::webhook::Webhook;
 
@@ -89,14 +89,14 @@ fn public_checks(cluster: &ClusterEvidence, issuer_url: Option<&str>) -> Vec<Che
             },
             Some(issuer_url),
         ) => vec![
-            issuer::check_public(
+            public::check_public(
                 issuer_url,
                 cluster.jwks.as_deref().ok(),
                 document(discovery),
                 document(jwks),
                 cluster.token_kid().as_deref(),
             ),
-            issuer::check_thumbprint(thumbprint),
+            public::check_thumbprint(thumbprint),
         ],
     }
 }

@@ -10,6 +10,7 @@ pub mod gather;
 pub mod issuer;
 pub mod judge;
 pub mod pods;
+pub mod public;
 pub mod reach;
 pub mod trust;
 pub mod webhook_flags;
