@@ -95,6 +95,9 @@ pub enum Error {
         after: irsa_sts::HumanDuration,
         what: &'static str,
     },
+    /// An IAM or S3 call failed; the message names the action and the fix.
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
     /// Ctrl-C: the message says what was left behind.
     #[error("{0}")]
     Interrupted(String),

@@ -1,5 +1,6 @@
 //! `kubectl irsa`: parse, run, map the result to kubectl's exit codes.
 
+mod aws;
 mod binding;
 mod cli;
 mod cmd;

@@ -3,6 +3,7 @@
 //! (`RoleArn`, `Partition`, `HumanDuration`, validated names) where they enter, so a bad value is
 //! a usage error naming the flag. Every verb's help ends with kubectl's `Examples:` section.
 
+mod aws;
 mod binding;
 mod doctor;
 mod identity;
@@ -11,6 +12,7 @@ mod kube;
 mod oidc;
 mod values;
 
+pub use aws::AwsArgs;
 pub use binding::{BindArgs, ListArgs, TrustPolicyArgs, UnbindArgs};
 pub use doctor::DoctorArgs;
 pub use identity::{ExecArgs, TestArgs, WhoamiArgs};

@@ -1,0 +1,150 @@
+//! Signed IAM and S3 calls, configured as every AWS tool is, and their failures explained.
+//!
+//! The whole API:
+//!
+//! ```ignore
+//! let aws = Aws::load(&options).await?;          // options: AwsOptions { profile, region }
+//! let iam = aws.iam();                           // or iam_client(&options).await?
+//! let role = iam.get_role().role_name(name).send().await
+//!     .context(Call::iam("GetRole", role_arn.as_str()))?;   // -> Result<_, AwsError>
+//! iam.update_assume_role_policy().role_name(name).policy_document(&doc).send().await
+//!     .context(Call::iam("UpdateAssumeRolePolicy", role_arn.as_str()).policy(&doc))?;
+//! // a missing entity is often not an error: ask before mapping
+//! match result.context(call) { Err(e) if e.is_not_found() => ..., other => other? }
+//! ```
+//!
+//! - Credentials come from aws-config's default chain: the environment, the shared config and
+//!   credentials files, `--profile`/`AWS_PROFILE` (SSO and `credential_process` profiles
+//!   included), web identity, container and instance roles.
+//! - Endpoints are the SDK's own: `AWS_ENDPOINT_URL_IAM`, `AWS_ENDPOINT_URL_S3`,
+//!   `AWS_ENDPOINT_URL` and the profile's `endpoint_url`, read by aws-config and applied by each
+//!   client (`service_config_key("IAM", ...)` in aws-sdk-iam's config). IAM is global per
+//!   partition: its endpoint rules map any region of a partition to the partition's endpoint
+//!   and signing region (aws: us-east-1, aws-cn: cn-north-1, aws-us-gov: us-gov-west-1), so the
+//!   IAM client only needs *a* region; without one it uses us-east-1 (the aws partition).
+//! - Retries: the SDK's standard mode (throttling and transient errors retried with backoff,
+//!   3 attempts unless `AWS_MAX_ATTEMPTS` or the profile's `max_attempts` says otherwise).
+//! - HTTPS: the client of [`irsa_sts::transport`] (rustls with compiled-in roots), the same
+//!   one the STS calls use, so the plugin carries a single TLS stack.
+
+// Used by the verbs of issue 17 (bind/unbind --update-trust, oidc provider --apply, publish,
+// setup), written in parallel with this module.
+#![allow(dead_code, unused_imports)]
+
+mod credentials;
+mod error;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{AwsError, Call, Context};
+
+use credentials::{Explaining, NoCredentialsFound};
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// Where the global IAM endpoint is signed for when no region is configured.
+const IAM_DEFAULT_REGION: &str = "us-east-1";
+
+/// What the command line says about AWS; `None` leaves each to the default chain.
+#[derive(Clone, Debug, Default)]
+pub struct AwsOptions {
+    /// The shared config profile (`--profile`), else `AWS_PROFILE`, else `default`.
+    pub profile: Option<String>,
+    /// The region (`--region`), else `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's.
+    pub region: Option<String>,
+}
+
+/// A loaded AWS configuration: build it once per command, then take the clients it needs.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    config: SdkConfig,
+    profile: Option<String>,
+}
+
+impl Aws {
+    /// Resolves the configuration (region, endpoints, retry settings; credentials are resolved
+    /// lazily by the first call, whose failure says which chain was tried).
+    pub async fn load(options: &AwsOptions) -> Result<Self, AwsError> {
+        let env_profile = std::env::var("AWS_PROFILE").ok();
+        Ok(Aws::finish(Aws::loader(options)?, options, env_profile).await)
+    }
+
+    /// The default chain's loader, over the one HTTPS client of the plugin.
+    fn loader(options: &AwsOptions) -> Result<aws_config::ConfigLoader, AwsError> {
+        let http = irsa_sts::transport::http_client(None).map_err(AwsError::Transport)?;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &options.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        Ok(loader)
+    }
+
+    async fn finish(
+        loader: aws_config::ConfigLoader,
+        options: &AwsOptions,
+        env_profile: Option<String>,
+    ) -> Self {
+        let config = loader.load().await;
+        let profile = options
+            .profile
+            .clone()
+            .or(env_profile.filter(|p| !p.is_empty()));
+        let mut builder = config.to_builder();
+        if config.retry_config().is_none() {
+            builder = builder.retry_config(RetryConfig::standard());
+        }
+        if let Some(chain) = config.credentials_provider() {
+            builder = builder.credentials_provider(Explaining::wrap(chain, profile.clone()));
+        }
+        Aws {
+            config: builder.build(),
+            profile,
+        }
+    }
+
+    /// An IAM client (signed for the partition's global endpoint).
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        let mut builder = aws_sdk_iam::config::Builder::from(&self.config);
+        if self.config.region().is_none() {
+            builder = builder.region(Region::from_static(IAM_DEFAULT_REGION));
+        }
+        aws_sdk_iam::Client::from_conf(builder.build())
+    }
+
+    /// An S3 client for the configured region.
+    ///
+    /// # Errors
+    ///
+    /// [`AwsError::NoRegion`] when no region is configured: a bucket lives in one region.
+    pub fn s3(&self) -> Result<aws_sdk_s3::Client, AwsError> {
+        if self.config.region().is_none() {
+            return Err(AwsError::NoRegion);
+        }
+        Ok(aws_sdk_s3::Client::new(&self.config))
+    }
+
+    /// The configured region, if any.
+    pub fn region(&self) -> Option<&str> {
+        self.config.region().map(Region::as_ref)
+    }
+
+    /// The profile in use, when one was named (`--profile` or `AWS_PROFILE`).
+    pub fn profile(&self) -> Option<&str> {
+        self.profile.as_deref()
+    }
+}
+
+/// An IAM client from `options` (see [`Aws::iam`]).
+pub async fn iam_client(options: &AwsOptions) -> Result<aws_sdk_iam::Client, AwsError> {
+    Ok(Aws::load(options).await?.iam())
+}
+
+/// An S3 client from `options` (see [`Aws::s3`]).
+pub async fn s3_client(options: &AwsOptions) -> Result<aws_sdk_s3::Client, AwsError> {
+    Aws::load(options).await?.s3()
+}
