@@ -6,7 +6,7 @@ use clap::builder::PossibleValue;
 use clap::{Args, Subcommand, ValueEnum};
 use irsa_sts::HumanDuration;
 
-use super::KubeFlags;
+use super::{AwsArgs, KubeFlags};
 use crate::kube_api::ConnectOptions;
 use crate::names::Issuer;
 use crate::oidc::apiserver::{Flavor, IssuerStage};
@@ -33,8 +33,15 @@ pub enum OidcCommand {
     Documents(DocumentsArgs),
     /// Print the SHA-1 thumbprint of the top certificate a host serves, as IAM takes it.
     Thumbprint(ThumbprintArgs),
-    /// Print the AWS CLI command and Terraform resource that create the IAM OIDC provider.
+    /// Print the AWS CLI command and Terraform resource that create the IAM OIDC provider, or
+    /// with --apply create it (or add missing client IDs) and print its ARN.
     Provider(ProviderArgs),
+    /// Upload the discovery document and JWKS to an S3 bucket, readable by anyone through a
+    /// bucket policy on exactly those two objects, then check what the issuer URL serves.
+    Publish(PublishArgs),
+    /// One idempotent command for a self-hosted cluster: keys, documents, publish, IAM
+    /// provider, then the apiserver settings.
+    Setup(SetupArgs),
     /// Print the apiserver settings that make a cluster sign tokens for an issuer, keeping the
     /// keys, audiences and issuers it trusts today.
     ApiserverConfig(ApiserverConfigArgs),
@@ -111,19 +118,28 @@ pub struct ProviderArgs {
     /// The client ID: the audience of the tokens (repeatable).
     #[arg(
         long = "audience",
+        visible_alias = "client-id",
         default_value = crate::binding::DEFAULT_AUDIENCE,
         value_name = "AUDIENCE",
         value_parser = crate::binding::check_audience
     )]
     pub audiences: Vec<String>,
 
-    /// The thumbprint, 40 hex digits (repeatable) [default: computed from the issuer host].
+    /// The thumbprint, 40 hex digits (repeatable) [default: printed commands: computed from the
+    /// issuer host; --apply: none when IAM trusts the host's CA itself (S3, public CAs)].
     #[arg(long = "thumbprint", value_name = "HEX")]
     pub thumbprints: Vec<String>,
 
     /// Give up on the connection for the thumbprint after this long.
     #[arg(long, default_value = "15s", value_name = "DURATION", value_parser = HumanDuration::positive)]
     pub timeout: HumanDuration,
+
+    /// Create the provider in IAM (or add the client IDs it lacks) and print its ARN.
+    #[arg(long)]
+    pub apply: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 const PROVIDER_EXAMPLES: &str = "\
@@ -132,7 +148,116 @@ Examples:
   kubectl irsa oidc provider --issuer https://oidc.example.com
 
   # With a thumbprint you checked yourself
-  kubectl irsa oidc provider --issuer https://oidc.example.com --thumbprint 9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
+  kubectl irsa oidc provider --issuer https://oidc.example.com --thumbprint 9e99a48a9960b14926bb7f3b02e22da2b0ab7280
+
+  # Create it in IAM (nothing changes when it exists with these client IDs)
+  kubectl irsa oidc provider --issuer https://irsa-oidc-demo.s3.eu-west-1.amazonaws.com --apply";
+
+#[derive(Debug, Args)]
+#[command(after_help = PUBLISH_EXAMPLES)]
+pub struct PublishArgs {
+    /// The issuer URL: the bucket's virtual-hosted or path-style S3 URL, with a path if any.
+    #[arg(long, value_name = "URL")]
+    pub issuer: Issuer,
+
+    /// The S3 bucket that serves the issuer.
+    #[arg(long, value_name = "NAME")]
+    pub bucket: String,
+
+    /// Create the bucket (in --region, else the issuer's) when it does not exist.
+    #[arg(long)]
+    pub create_bucket: bool,
+
+    /// A public key file (repeatable), as `oidc documents` takes it [default: the cluster's
+    /// keys, from /openid/v1/jwks].
+    #[arg(long = "public-key", value_name = "FILE")]
+    pub public_keys: Vec<PathBuf>,
+
+    /// Where the JWKS goes under the issuer, as given to `oidc documents`.
+    #[arg(long, default_value = "keys.json", value_name = "PATH")]
+    pub jwks_path: String,
+
+    /// Do not fetch the issuer URL afterwards (a CDN fronts the bucket); also allows an issuer
+    /// that is not the bucket's S3 URL.
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// Give up on fetching the issuer URL after this long.
+    #[arg(long, default_value = "15s", value_name = "DURATION", value_parser = HumanDuration::positive)]
+    pub timeout: HumanDuration,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub kube: KubeFlags,
+}
+
+const PUBLISH_EXAMPLES: &str = "\
+Examples:
+  # The current cluster's keys, on a new bucket
+  kubectl irsa oidc publish --issuer https://irsa-oidc-demo.s3.eu-west-1.amazonaws.com --bucket irsa-oidc-demo --create-bucket
+
+  # From key files, under a path of a shared bucket
+  kubectl irsa oidc publish --issuer https://s3.eu-west-1.amazonaws.com/irsa-oidc/cluster-1 --bucket irsa-oidc --public-key keys/sa-signer.pub";
+
+#[derive(Debug, Args)]
+#[command(after_help = SETUP_EXAMPLES)]
+pub struct SetupArgs {
+    /// The S3 bucket that serves the issuer (created when missing).
+    #[arg(long, value_name = "NAME")]
+    pub bucket: String,
+
+    /// The issuer URL [default: the bucket's virtual-hosted URL, https://BUCKET.s3.REGION.amazonaws.com].
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<Issuer>,
+
+    /// The directory of sa-signer.key and sa-signer.pub, generated when missing.
+    #[arg(long, default_value = "irsa-keys", value_name = "DIR")]
+    pub key_dir: PathBuf,
+
+    /// Which apiserver settings to print, as `oidc apiserver-config` takes it.
+    #[arg(long, value_enum, default_value = "kube-apiserver")]
+    pub flavor: Flavor,
+
+    /// The client ID of the IAM provider (repeatable).
+    #[arg(
+        long = "client-id",
+        default_value = crate::binding::DEFAULT_AUDIENCE,
+        value_name = "ID",
+        value_parser = crate::binding::check_audience
+    )]
+    pub client_ids: Vec<String>,
+
+    /// Where the JWKS goes under the issuer.
+    #[arg(long, default_value = "keys.json", value_name = "PATH")]
+    pub jwks_path: String,
+
+    /// Do not fetch the issuer URL after publishing.
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// Give up on a connection (the issuer URL, the thumbprint) after this long.
+    #[arg(long, default_value = "15s", value_name = "DURATION", value_parser = HumanDuration::positive)]
+    pub timeout: HumanDuration,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// The kubeconfig to read the cluster's issuer with, for the apiserver settings.
+    #[arg(long, value_name = "PATH", help_heading = CLUSTER_FLAGS)]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use.
+    #[arg(long, value_name = "NAME", help_heading = CLUSTER_FLAGS)]
+    pub context: Option<String>,
+}
+
+const SETUP_EXAMPLES: &str = "\
+Examples:
+  # Everything for a new kind cluster, then the cluster
+  kubectl irsa oidc setup --bucket irsa-oidc-demo --region eu-west-1 --flavor kind > kind.yaml
+  kind create cluster --config kind.yaml";
 
 #[derive(Debug, Args)]
 #[command(after_help = APISERVER_CONFIG_EXAMPLES)]

@@ -7,5 +7,6 @@ pub mod apiserver;
 pub mod documents;
 pub mod keys;
 pub mod provider;
+pub mod publish;
 pub mod s3;
 pub mod tls;

@@ -101,6 +101,74 @@ pub fn host_and_port(url: &str) -> Result<(String, u16), String> {
     Ok((host.to_string(), port))
 }
 
+/// The provider URL IAM keeps for an issuer, and the tail of its ARN
+/// (`arn:aws:iam::ACCOUNT:oidc-provider/HOSTPATH`): the issuer without `https://` and without
+/// a trailing slash.
+pub fn hostpath(issuer: &str) -> &str {
+    let rest = issuer.strip_prefix("https://").unwrap_or(issuer);
+    rest.trim_end_matches('/')
+}
+
+/// The ARN among `arns` of the provider for `hostpath`.
+pub fn find_arn<'a>(arns: impl IntoIterator<Item = &'a str>, hostpath: &str) -> Option<&'a str> {
+    arns.into_iter()
+        .find(|arn| arn.split_once(":oidc-provider/").map(|(_, tail)| tail) == Some(hostpath))
+}
+
+/// The client IDs of `wanted` a provider with `present` lacks, in `wanted`'s order, once each.
+pub fn missing_client_ids(present: &[String], wanted: &[String]) -> Vec<String> {
+    let mut missing: Vec<String> = Vec::new();
+    for id in wanted {
+        if !present.contains(id) && !missing.contains(id) {
+            missing.push(id.clone());
+        }
+    }
+    missing
+}
+
+/// Why a new provider gets the thumbprints it gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Thumbprints {
+    /// Given with --thumbprint: used as they are.
+    Given(Vec<String>),
+    /// An S3 host: IAM verifies S3's certificate itself.
+    S3,
+    /// The host's chain verifies against the public roots: IAM's own trust store verifies it.
+    PublicCa { address: String },
+    /// A chain no public root signs: IAM needs the top certificate's thumbprint.
+    PrivateCa {
+        address: String,
+        top: ChainEntry,
+        why: String,
+    },
+}
+
+impl Thumbprints {
+    /// The list CreateOpenIDConnectProvider gets (empty: none sent).
+    pub fn list(&self) -> Vec<String> {
+        match self {
+            Thumbprints::Given(list) => list.clone(),
+            Thumbprints::PrivateCa { top, .. } => vec![top.sha1.clone()],
+            Thumbprints::S3 | Thumbprints::PublicCa { .. } => Vec::new(),
+        }
+    }
+
+    /// One clause saying which, for the closing message.
+    pub fn describe(&self) -> String {
+        match self {
+            Thumbprints::Given(list) => format!("Thumbprint {} as given", list.join(", ")),
+            Thumbprints::S3 => "No thumbprint: IAM trusts S3's certificates itself".into(),
+            Thumbprints::PublicCa { address } => format!(
+                "No thumbprint: {address} has a certificate from a public CA, which IAM verifies itself"
+            ),
+            Thumbprints::PrivateCa { address, top, why } => format!(
+                "Thumbprint {} of {}, the top certificate {address} serves, since no public CA signs it ({why})",
+                top.sha1, top.subject
+            ),
+        }
+    }
+}
+
 /// `aws iam create-open-id-connect-provider` for the issuer.
 pub fn aws_cli_command(issuer: &str, audiences: &[String], thumbprints: &[String]) -> String {
     let join = |values: &[String]| {
@@ -207,5 +275,28 @@ mod tests {
         assert!(hcl.contains("client_id_list  = [\"sts.amazonaws.com\"]\n"));
         assert!(hcl.contains("thumbprint_list = [\"a9993e364706816aba3e25717850c26c9cd0d89d\"]\n"));
         assert_eq!(hcl_string("a${b}"), "\"a$${b}\"");
+    }
+
+    #[test]
+    fn providers_are_found_by_their_hostpath() {
+        assert_eq!(
+            hostpath("https://b.s3.amazonaws.com/c1/"),
+            "b.s3.amazonaws.com/c1"
+        );
+        let arns = [
+            "arn:aws:iam::123456789012:oidc-provider/b.s3.amazonaws.com/c1/x",
+            "arn:aws:iam::123456789012:oidc-provider/b.s3.amazonaws.com/c1",
+        ];
+        assert_eq!(find_arn(arns, "b.s3.amazonaws.com/c1"), Some(arns[1]));
+        assert_eq!(find_arn(arns, "b.s3.amazonaws.com"), None);
+        let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            missing_client_ids(
+                &ids(&["sts.amazonaws.com"]),
+                &ids(&["a", "sts.amazonaws.com", "a", "b"])
+            ),
+            ids(&["a", "b"])
+        );
+        assert!(missing_client_ids(&ids(&["a"]), &ids(&["a"])).is_empty());
     }
 }

@@ -57,6 +57,42 @@ pub async fn served_chain(
     Ok(chain)
 }
 
+/// Whether `host:port` serves a chain that verifies against the public roots compiled into the
+/// plugin (Mozilla's, as [`irsa_sts::transport::tls_config`] trusts them): the CAs IAM's own
+/// trust store also holds, for which IAM needs no thumbprint. `Ok(Err(why))` for a chain they
+/// do not verify; `Err` when no handshake could tell (connection refused, timeout).
+pub async fn publicly_trusted(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<Result<(), String>, String> {
+    let config = irsa_sts::transport::tls_config(None).map_err(|e| e.to_string())?;
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|_| format!("{host:?} is not a valid host name"))?;
+    let connect = async {
+        let tcp = tokio::net::TcpStream::connect((host, port))
+            .await
+            .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+        match tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+        {
+            Ok(_) => Ok(Ok(())),
+            // A certificate the public roots refuse is the answer, not a failure.
+            Err(error) => match error
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<rustls::Error>())
+            {
+                Some(rustls::Error::InvalidCertificate(why)) => Ok(Err(format!("{why:?}"))),
+                _ => Err(format!("TLS handshake with {host}:{port} failed: {error}")),
+            },
+        }
+    };
+    tokio::time::timeout(timeout, connect)
+        .await
+        .map_err(|_| format!("{host}:{port} did not complete a TLS handshake within {timeout:?}"))?
+}
+
 /// Accepts any chain; verifies handshake signatures with the provider's algorithms.
 #[derive(Debug)]
 struct ReadOnly {

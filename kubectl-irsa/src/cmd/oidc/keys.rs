@@ -1,11 +1,12 @@
 //! `oidc keygen`: a signing key pair, RSA or ECDSA, in the formats the apiserver flags take.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cli::KeygenArgs;
 use crate::error::{Error, Result};
 use crate::oidc::apiserver;
-use crate::oidc::keys::{self, SigningAlgorithm};
+use crate::oidc::keys::{self, PublicKey, SigningAlgorithm};
 use crate::output::Output;
 
 use super::files::{check_out_dir, write_files};
@@ -26,15 +27,7 @@ pub fn keygen(args: &KeygenArgs, out: Output) -> Result<ExitCode> {
             existing.display()
         )));
     }
-    let (private_pem, public) =
-        keys::generate(args.algorithm, bits).map_err(|detail| Error::Internal {
-            what: "cannot generate a key",
-            detail,
-        })?;
-    write_files(&[
-        (private_path.clone(), private_pem, 0o600),
-        (public_path.clone(), public.to_pem(), 0o644),
-    ])?;
+    let public = write_pair(&private_path, &public_path, args.algorithm, bits)?;
     out.print(&format!(
         "Wrote {} ({} private key, PKCS#8, mode 0600): for --service-account-signing-key-file\n\
          Wrote {} (public key for {}, kid {}): for --service-account-key-file\n\
@@ -46,6 +39,25 @@ pub fn keygen(args: &KeygenArgs, out: Output) -> Result<ExitCode> {
         public.kid
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Generates a key pair and writes it: the private key mode 0600, both or neither.
+pub fn write_pair(
+    private_path: &Path,
+    public_path: &Path,
+    algorithm: SigningAlgorithm,
+    bits: usize,
+) -> Result<PublicKey> {
+    let (private_pem, public) =
+        keys::generate(algorithm, bits).map_err(|detail| Error::Internal {
+            what: "cannot generate a key",
+            detail,
+        })?;
+    write_files(&[
+        (private_path.to_path_buf(), private_pem, 0o600),
+        (public_path.to_path_buf(), public.to_pem(), 0o644),
+    ])?;
+    Ok(public)
 }
 
 /// The RSA key size: `--bits` (2048 unless given) for RS256; ECDSA keys take none.

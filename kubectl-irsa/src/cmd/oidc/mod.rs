@@ -4,6 +4,10 @@
 mod apiserver;
 mod files;
 mod keys;
+mod provider_apply;
+mod publish;
+mod publish_verb;
+mod setup;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +15,7 @@ use std::time::Duration;
 
 use crate::cli::{DocumentsArgs, OidcArgs, OidcCommand, ProviderArgs, ThumbprintArgs};
 use crate::error::{Error, Result};
-use crate::kube_api::{Cluster, JWKS_PATH};
+use crate::kube_api::{Cluster, ConnectOptions, JWKS_PATH};
 use crate::names::Issuer;
 use crate::oidc::documents::{self, DISCOVERY_PATH};
 use crate::oidc::keys::{self as key_files, PublicKey};
@@ -26,6 +30,36 @@ pub async fn run(args: &OidcArgs, out: Output) -> Result<ExitCode> {
         OidcCommand::Provider(args) => provider(args, out).await,
         OidcCommand::ApiserverConfig(args) => apiserver::apiserver_config(args, out).await,
         OidcCommand::Keygen(args) => keys::keygen(args, out),
+        OidcCommand::Publish(args) => {
+            let request = publish_verb::Request {
+                issuer: &args.issuer,
+                bucket: &args.bucket,
+                create_bucket: args.create_bucket,
+                public_keys: &args.public_keys,
+                jwks_path: &args.jwks_path,
+                no_verify: args.no_verify,
+                timeout: args.timeout.get(),
+                aws: args.aws.options(),
+                kube: args.kube.options(),
+            };
+            publish_verb::publish(&request, out).await
+        }
+        OidcCommand::Setup(args) => {
+            let request = setup::Request {
+                bucket: &args.bucket,
+                issuer: args.issuer.as_ref(),
+                key_dir: &args.key_dir,
+                flavor: args.flavor,
+                client_ids: &args.client_ids,
+                jwks_path: &args.jwks_path,
+                no_verify: args.no_verify,
+                timeout: args.timeout,
+                aws: args.aws.options(),
+                kubeconfig: args.kubeconfig.as_ref(),
+                context: args.context.as_ref(),
+            };
+            setup::setup(&request, out).await
+        }
     }
 }
 
@@ -45,7 +79,7 @@ async fn documents(args: &DocumentsArgs, out: Output) -> Result<ExitCode> {
     let jwks_path = documents::check_jwks_path(&args.jwks_path).map_err(usage)?;
     check_out_dir(&args.out)?;
     let keys = if args.public_keys.is_empty() {
-        cluster_keys(args, out).await?
+        cluster_keys(&args.kube.options(), out).await?
     } else {
         public_key_files(&args.public_keys)?
     };
@@ -100,8 +134,8 @@ fn public_key_files(paths: &[PathBuf]) -> Result<Vec<PublicKey>> {
 }
 
 /// The keys the cluster publishes at /openid/v1/jwks.
-async fn cluster_keys(args: &DocumentsArgs, out: Output) -> Result<Vec<PublicKey>> {
-    let cluster = Cluster::connect(&args.kube.options()).await?;
+async fn cluster_keys(options: &ConnectOptions, out: Output) -> Result<Vec<PublicKey>> {
+    let cluster = Cluster::connect(options).await?;
     let text = cluster.get_raw(JWKS_PATH).await.map_err(|error| {
         if error.is_not_found() || error.is_forbidden() {
             Error::NotServed {
@@ -181,7 +215,7 @@ async fn provider(args: &ProviderArgs, out: Output) -> Result<ExitCode> {
             "IAM takes at most 5 thumbprints: give fewer --thumbprint",
         ));
     }
-    if thumbprints.is_empty() {
+    if thumbprints.is_empty() && !args.apply {
         let (address, chain) = served_chain(args.issuer.as_str(), args.timeout.get()).await?;
         if let Some(top) = provider::describe_chain(&chain).last() {
             out.status(format_args!(
@@ -191,11 +225,45 @@ async fn provider(args: &ProviderArgs, out: Output) -> Result<ExitCode> {
             thumbprints.push(top.sha1.clone());
         }
     }
+    if args.apply {
+        return apply_provider(args, &thumbprints, out).await;
+    }
     let issuer = args.issuer.as_str().trim_end_matches('/');
     out.print(&format!(
         "{}\n# Terraform:\n{}",
         provider::aws_cli_command(issuer, &args.audiences, &thumbprints),
         provider::terraform(issuer, &args.audiences, &thumbprints)
     ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `oidc provider --apply`: the ARN on stdout, what changed (or that nothing did) on stderr.
+async fn apply_provider(
+    args: &ProviderArgs,
+    thumbprints: &[String],
+    out: Output,
+) -> Result<ExitCode> {
+    let aws = crate::aws::Aws::load(&args.aws.options()).await?;
+    let issuer = args.issuer.as_str();
+    let applied = provider_apply::apply(
+        &aws,
+        issuer,
+        &args.audiences,
+        thumbprints,
+        args.timeout.get(),
+        out,
+    )
+    .await?;
+    if applied.changes.is_empty() {
+        out.status(format_args!(
+            "The IAM OIDC provider for {} exists with client IDs {}: nothing changed",
+            provider::hostpath(issuer),
+            applied.client_ids.join(", ")
+        ));
+    }
+    for change in &applied.changes {
+        out.status(format_args!("Changed: {change}"));
+    }
+    out.line(&applied.arn)?;
     Ok(ExitCode::SUCCESS)
 }
