@@ -15,6 +15,7 @@ mod oidc;
 mod output;
 mod pod_credentials;
 mod progress;
+mod role_trust;
 mod shell;
 mod test_pod;
 mod trust_policy;

@@ -10,11 +10,20 @@ use serde_json::{Map, Value, json};
 
 use irsa_sts::Partition;
 
+pub mod diff;
 pub mod strict_json;
+mod unmerge;
+
+pub use unmerge::{Unmerged, unmerge};
 
 pub const ACTION: &str = "sts:AssumeRoleWithWebIdentity";
-/// IAM's default quota for a role trust policy, in characters (white space not counted).
+/// IAM's default quota for a role trust policy, in characters (white space not counted): "Role
+/// trust policy length", quota code L-C07B4B0D, in the IAM User Guide's "IAM and AWS STS
+/// quotas" (reference_iam-quotas), whose note says IAM does not count white space when it
+/// measures a policy against these quotas.
 pub const DEFAULT_QUOTA: usize = 2048;
+/// The quota's code in Service Quotas, for the way out.
+pub const QUOTA_CODE: &str = "L-C07B4B0D";
 /// The most the quota can be raised to.
 pub const MAX_QUOTA: usize = 4096;
 
@@ -30,6 +39,18 @@ pub enum PolicyError {
         index: usize,
         key: String,
         value: String,
+    },
+    #[error(
+        "removing {subject} would leave no statement in the trust policy, and IAM refuses a role without one (MalformedPolicyDocument): bind another ServiceAccount to the role first, or delete the role if nothing uses it"
+    )]
+    WouldBeEmpty { subject: String },
+    #[error(
+        "the trust policy of {role} would be {size} characters (white space not counted), over the role trust policy quota of {quota}, and IAM would refuse it (LimitExceeded): trust a wildcard subject under StringLike instead of one ServiceAccount at a time (kubectl irsa trust-policy --service-account 'NAMESPACE:*'), bind this ServiceAccount to another role, or have the \"Role trust policy length\" quota ({QUOTA_CODE}) raised in Service Quotas and pass the new value as --trust-policy-quota"
+    )]
+    OverQuota {
+        role: String,
+        size: usize,
+        quota: usize,
     },
 }
 
@@ -110,6 +131,19 @@ pub fn merge(existing: Value, grants: &[Grant]) -> Result<Value, PolicyError> {
 /// The policy's size as IAM counts it: compact JSON, white space outside strings not counted.
 pub fn size(policy: &Value) -> usize {
     serde_json::to_string(policy).map_or(0, |compact| compact.chars().count())
+}
+
+/// Refuses, before IAM is called, a policy of `role` over `quota` characters.
+pub fn check_quota(policy: &Value, role: &str, quota: usize) -> Result<(), PolicyError> {
+    let size = size(policy);
+    if size > quota {
+        return Err(PolicyError::OverQuota {
+            role: role.to_string(),
+            size,
+            quota,
+        });
+    }
+    Ok(())
 }
 
 /// A warning when the policy is over IAM's default quota (or over the maximum).
@@ -303,3 +337,5 @@ fn one_or_list(mut values: Vec<String>) -> Value {
 mod props;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod unmerge_tests;

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use irsa_sts::{Partition, RoleArn};
+use irsa_sts::{HumanDuration, Partition, RoleArn};
 
-use super::{KubeFlags, PrefixArg};
+use super::{AwsArgs, KubeFlags, PrefixArg};
 use crate::kube_api::DryRun;
 use crate::names::{self, AccountId, Issuer};
 use crate::output::ListFormat;
@@ -64,6 +64,9 @@ pub struct BindArgs {
     pub issuer: Option<Issuer>,
 
     #[command(flatten)]
+    pub trust: BindTrustArgs,
+
+    #[command(flatten)]
     pub dry_run: DryRunArg,
 
     #[command(flatten)]
@@ -71,6 +74,73 @@ pub struct BindArgs {
 
     #[command(flatten)]
     pub kube: KubeFlags,
+}
+
+/// What bind does to the role in IAM.
+#[derive(Debug, Args)]
+pub struct BindTrustArgs {
+    /// Add the ServiceAccount to the role's trust policy in IAM (merged, never replaced; the
+    /// change is shown as a diff first).
+    #[arg(long)]
+    pub update_trust: bool,
+
+    /// With --update-trust: create the role when it does not exist, trusting only this
+    /// ServiceAccount, tagged managed-by=kubectl-irsa.
+    #[arg(long, requires = "update_trust")]
+    pub create_role: bool,
+
+    /// A managed policy to attach to the role --create-role creates (repeatable).
+    #[arg(long = "attach-policy-arn", value_name = "ARN", requires = "create_role", value_parser = policy_arn)]
+    pub attach_policy_arns: Vec<String>,
+
+    /// The permissions boundary of the role --create-role creates.
+    #[arg(long, value_name = "ARN", requires = "create_role", value_parser = policy_arn)]
+    pub permissions_boundary: Option<String>,
+
+    /// The longest session of the role --create-role creates, in seconds (3600 to 43200).
+    #[arg(long, value_name = "SECONDS", requires = "create_role", value_parser = clap::value_parser!(i32).range(3600..=43200))]
+    pub max_session_duration: Option<i32>,
+
+    /// The account's role trust policy quota in characters, when it was raised from IAM's
+    /// default in Service Quotas (L-C07B4B0D).
+    #[arg(long, value_name = "CHARS", default_value_t = crate::trust_policy::DEFAULT_QUOTA, requires = "update_trust")]
+    pub trust_policy_quota: usize,
+
+    /// After the change, prove it as whoami does (a token traded with STS), retrying while
+    /// IAM propagates it.
+    #[arg(long, requires = "update_trust")]
+    pub verify: bool,
+
+    /// How long --verify waits for IAM's change to reach STS, such as 90s or 2m.
+    #[arg(long, default_value = "2m", value_name = "DURATION", value_parser = HumanDuration::positive, requires = "verify")]
+    pub verify_timeout: HumanDuration,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// An IAM managed policy's ARN, such as arn:aws:iam::aws:policy/ReadOnlyAccess.
+fn policy_arn(value: &str) -> Result<String, String> {
+    let fields: Vec<&str> = value.splitn(6, ':').collect();
+    match fields.as_slice() {
+        [
+            "arn",
+            "aws" | "aws-cn" | "aws-us-gov",
+            "iam",
+            "",
+            account,
+            resource,
+        ] if (*account == "aws"
+            || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+            && resource.starts_with("policy/")
+            && resource.len() > "policy/".len() =>
+        {
+            Ok(value.to_string())
+        }
+        _ => Err(format!(
+            "{value:?} is not an IAM policy ARN: give arn:PARTITION:iam::ACCOUNT:policy/NAME (or ::aws:policy/NAME for an AWS managed policy)"
+        )),
+    }
 }
 
 /// kubectl's `--dry-run[=client|server]`.
@@ -94,7 +164,13 @@ Examples:
   kubectl irsa bind cart -n shop --role-arn arn:aws:iam::123456789012:role/cart-v2 --overwrite --restart
 
   # Show what would change without changing it
-  kubectl irsa bind cart -n shop --role-arn arn:aws:iam::123456789012:role/cart --dry-run=server";
+  kubectl irsa bind cart -n shop --role-arn arn:aws:iam::123456789012:role/cart --dry-run=server
+
+  # Also add shop/cart to the role's trust policy in IAM, and prove it works
+  kubectl irsa bind cart -n shop --role-arn arn:aws:iam::123456789012:role/cart --update-trust --verify
+
+  # Create the role, trusting shop/cart, with a managed policy; show the change first
+  kubectl irsa bind cart -n shop --role-arn arn:aws:iam::123456789012:role/cart --update-trust --create-role --attach-policy-arn arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess --dry-run=client";
 
 #[derive(Debug, Args)]
 #[command(after_help = UNBIND_EXAMPLES)]
@@ -102,6 +178,24 @@ pub struct UnbindArgs {
     /// The ServiceAccount.
     #[arg(value_name = "SERVICEACCOUNT", value_parser = names::service_account)]
     pub name: String,
+
+    /// Also remove the ServiceAccount from the role's trust policy in IAM (only its subject;
+    /// other statements are kept).
+    #[arg(long)]
+    pub update_trust: bool,
+
+    /// The role whose trust policy --update-trust changes [default: the ServiceAccount's
+    /// role-arn annotation].
+    #[arg(long, value_name = "ARN", requires = "update_trust")]
+    pub role_arn: Option<RoleArn>,
+
+    /// The cluster's issuer URL, for --update-trust [default: what the cluster serves at
+    /// /.well-known/openid-configuration].
+    #[arg(long, value_name = "URL", requires = "update_trust")]
+    pub issuer: Option<Issuer>,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 
     #[command(flatten)]
     pub dry_run: DryRunArg,
@@ -119,7 +213,10 @@ Examples:
   kubectl irsa unbind cart -n shop
 
   # See which annotations would go
-  kubectl irsa unbind cart -n shop --dry-run";
+  kubectl irsa unbind cart -n shop --dry-run
+
+  # Also remove shop/cart from the role's trust policy in IAM
+  kubectl irsa unbind cart -n shop --update-trust";
 
 #[derive(Debug, Args)]
 #[command(after_help = LIST_EXAMPLES)]

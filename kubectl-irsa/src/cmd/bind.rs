@@ -1,4 +1,7 @@
-//! `kubectl irsa bind`: annotate (or create) a ServiceAccount and print the trust policy.
+//! `kubectl irsa bind`: annotate (or create) a ServiceAccount and print the trust policy, or,
+//! with `--update-trust`, make the role's side in IAM too (see [`trust`]).
+
+mod trust;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -45,22 +48,43 @@ pub async fn run(args: &BindArgs, out: Output) -> Result<ExitCode> {
     let audience = audience.as_str();
     let change = change(&cluster, args, existing.as_ref(), &wanted)?;
     let issuer = issuer(&cluster, args, existing.is_some(), audience, out).await?;
+    // IAM is read and the change checked before anything is written anywhere.
+    let role = &request.role_arn;
+    let trust = match args.trust.update_trust {
+        true => Some(trust::prepare(args, role, &issuer, &cluster.namespace, audience, out).await?),
+        false => None,
+    };
     // Only an annotated existing ServiceAccount can have pods with the old identity.
     let pods = match &change {
         Change::Set(_) => pods_using(&cluster, &args.name, out).await,
         _ => None,
     };
-    if apply(&cluster, args, change, out).await? {
+    // IAM first, the cluster last: a refused annotation undoes the IAM change.
+    if let Some(trust) = &trust {
+        trust.apply(args.dry_run.mode, out).await?;
+    }
+    let annotated = match apply(&cluster, args, change, out).await {
+        Ok(annotated) => annotated,
+        Err(error) => {
+            if let Some(trust) = &trust {
+                trust.undo(args.dry_run.mode, out).await;
+            }
+            return Err(error);
+        }
+    };
+    if annotated {
         restart_or_warn(&cluster, args, pods, out).await?;
     }
-    out.print(&trust_policy_advice(
-        &request.role_arn,
-        &issuer,
-        &cluster.namespace,
-        &args.name,
-        audience,
-    ))?;
-    Ok(ExitCode::SUCCESS)
+    match trust {
+        Some(trust) if args.trust.verify => trust.verify(&cluster, args, keys, out).await,
+        Some(_) => Ok(ExitCode::SUCCESS),
+        None => {
+            let advice =
+                trust_policy_advice(role, &issuer, &cluster.namespace, &args.name, audience);
+            out.print(&advice)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 /// What bind asks for, with warnings about values the webhook will change.
