@@ -10,6 +10,7 @@
 //! - [`run::Run`]: a finished run of a binary, and the assertions tests make on it.
 //! - [`server::BackgroundServer`] and [`tls::ServerTls`]: building blocks for more fakes.
 
+pub mod fake_iam;
 pub mod fake_kube;
 pub mod fake_sts;
 pub mod fault_sts;

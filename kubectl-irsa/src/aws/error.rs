@@ -66,7 +66,8 @@ impl fmt::Display for Call {
 /// The README section every AccessDenied points at.
 const POLICY_HINT: &str = "the README lists the IAM policy each verb needs";
 
-/// A failed AWS call; each keeps the SDK's error as its source.
+/// A failed AWS call; each keeps the SDK's error as its source. The call is boxed so that the
+/// plugin's `Error` stays small (clippy's result_large_err).
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
     #[error(
@@ -74,7 +75,7 @@ pub enum AwsError {
         chain(.profile.as_deref())
     )]
     NoCredentials {
-        call: Call,
+        call: Box<Call>,
         profile: Option<String>,
         #[source]
         source: Source,
@@ -83,7 +84,7 @@ pub enum AwsError {
         "cannot load AWS credentials for {call}: {detail}; fix the profile, or run `aws sso login` if its session expired"
     )]
     Credentials {
-        call: Call,
+        call: Box<Call>,
         detail: String,
         #[source]
         source: Source,
@@ -92,7 +93,7 @@ pub enum AwsError {
         "AWS rejected the credentials for {call} ({code}: {message}); they are expired or wrong: refresh them or pick another --profile"
     )]
     BadCredentials {
-        call: Call,
+        call: Box<Call>,
         code: String,
         message: String,
         #[source]
@@ -100,14 +101,14 @@ pub enum AwsError {
     },
     #[error("AWS refused {call} (AccessDenied: {message}); allow {} to the caller or use --profile with a principal that has it ({POLICY_HINT})", .call.action)]
     AccessDenied {
-        call: Call,
+        call: Box<Call>,
         message: String,
         #[source]
         source: Source,
     },
     #[error("{} does not exist ({} answered {code}: {message}); check the name, the account and the partition", irsa_sts::text::line(&.call.resource), .call.action)]
     NotFound {
-        call: Call,
+        call: Box<Call>,
         code: String,
         message: String,
         #[source]
@@ -115,7 +116,7 @@ pub enum AwsError {
     },
     #[error("AWS rejected the policy sent with {call} as malformed ({message}); the policy sent: {}", compact(.call.policy.as_deref()))]
     MalformedPolicy {
-        call: Call,
+        call: Box<Call>,
         message: String,
         #[source]
         source: Source,
@@ -124,7 +125,7 @@ pub enum AwsError {
         "{call} exceeds an IAM quota (LimitExceeded: {message}); remove unused entries or request a quota increase in Service Quotas"
     )]
     LimitExceeded {
-        call: Call,
+        call: Box<Call>,
         message: String,
         #[source]
         source: Source,
@@ -133,7 +134,7 @@ pub enum AwsError {
         "AWS kept throttling {call} after the SDK's retries ({code}: {message}); wait a minute and run again, or raise AWS_MAX_ATTEMPTS"
     )]
     Throttled {
-        call: Call,
+        call: Box<Call>,
         code: String,
         message: String,
         #[source]
@@ -143,14 +144,14 @@ pub enum AwsError {
         "cannot reach AWS for {call}: {detail}; check the network and proxy, and AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL if set"
     )]
     Network {
-        call: Call,
+        call: Box<Call>,
         detail: String,
         #[source]
         source: Source,
     },
     #[error("{call} failed ({code}: {message})")]
     Service {
-        call: Call,
+        call: Box<Call>,
         code: String,
         message: String,
         #[source]
@@ -158,7 +159,7 @@ pub enum AwsError {
     },
     #[error("{call} failed: {detail}")]
     Other {
-        call: Call,
+        call: Box<Call>,
         detail: String,
         #[source]
         source: Source,
@@ -201,18 +202,18 @@ where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
     fn context(self, call: Call) -> Result<T, AwsError> {
-        self.map_err(|error| classify(call, error))
+        self.map_err(|error| classify(Box::new(call), error))
     }
 }
 
 /// Who answered what: the service's code first, then what the SDK saw before any answer.
-fn classify<E>(call: Call, error: SdkError<E, HttpResponse>) -> AwsError
+fn classify<E>(call: Box<Call>, error: SdkError<E, HttpResponse>) -> AwsError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
     let status = error.raw_response().map(|raw| raw.status().as_u16());
     let code = error.code().map(str::to_string);
-    let message = one_line(error.message().unwrap_or_default());
+    let message = message_line(error.message().unwrap_or_default());
     if let Some(code) = code {
         return answered(call, code, message, status, Box::new(error));
     }
@@ -229,7 +230,7 @@ where
 }
 
 fn answered(
-    call: Call,
+    call: Box<Call>,
     code: String,
     message: String,
     status: Option<u16>,
@@ -296,7 +297,7 @@ fn answered(
 }
 
 /// No answer from the service: credentials could not be loaded, or the connection failed.
-fn unanswered<E>(call: Call, error: SdkError<E, HttpResponse>) -> AwsError
+fn unanswered<E>(call: Box<Call>, error: SdkError<E, HttpResponse>) -> AwsError
 where
     E: StdError + Send + Sync + 'static,
 {
@@ -350,6 +351,18 @@ fn innermost(error: &(dyn StdError + 'static)) -> String {
         current = next;
     }
     one_line(&current.to_string())
+}
+
+/// The service's message on one line, escaped; longer than [`one_line`] allows, because the
+/// end of an AccessDenied says which kind of policy refused ("because no identity-based policy
+/// allows", "with an explicit deny in a service control policy").
+fn message_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    let mut short: String = line.chars().take(500).collect();
+    if short.len() < line.len() {
+        short.push('…');
+    }
+    irsa_sts::text::line(&short).into_owned()
 }
 
 /// What the default chain looked at, for the no-credentials message.

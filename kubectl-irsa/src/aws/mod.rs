@@ -35,6 +35,8 @@ mod credentials;
 mod error;
 
 #[cfg(test)]
+mod fake_tests;
+#[cfg(test)]
 mod tests;
 
 pub use error::{AwsError, Call, Context};

@@ -11,7 +11,11 @@ use aws_types::os_shim_internal::{Env, Fs};
 use super::*;
 
 /// Loads as [`Aws::load`] does, with `vars` as the whole environment and no files but `files`.
-async fn load_in(options: &AwsOptions, vars: &[(&str, &str)], files: &[(&str, &str)]) -> Aws {
+pub(super) async fn load_in(
+    options: &AwsOptions,
+    vars: &[(&str, &str)],
+    files: &[(&str, &str)],
+) -> Aws {
     let env_profile = vars
         .iter()
         .find(|(name, _)| *name == "AWS_PROFILE")
@@ -23,7 +27,7 @@ async fn load_in(options: &AwsOptions, vars: &[(&str, &str)], files: &[(&str, &s
     Aws::finish(loader, options, env_profile).await
 }
 
-const KEYS: [(&str, &str); 3] = [
+pub(super) const KEYS: [(&str, &str); 3] = [
     ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
     (
         "AWS_SECRET_ACCESS_KEY",
@@ -181,6 +185,7 @@ async fn a_closed_port_is_a_network_error_in_one_line() {
 }
 
 /// What the SDK returns when IAM answers `status` with `code`.
+#[allow(clippy::result_large_err)] // the SDK's own error type, as every call returns it
 fn answer(
     status: u16,
     code: &str,
