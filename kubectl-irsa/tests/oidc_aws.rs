@@ -426,8 +426,7 @@ fn setup_twice_changes_nothing_the_second_time() {
     let tail = format!(
         "IAM OIDC provider: {arn}\n\
          Apiserver settings for --flavor kind (stdout):\n\
-         Note: tokens will carry kid {kid} (RS256); publish the matching documents with `kubectl irsa oidc documents --issuer {issuer} --public-key {} --out DIR`.\n",
-        keys.join("sa-signer.pub").display()
+         Note: tokens will carry kid {kid} (RS256), whose documents are published.\n"
     );
     assert_eq!(
         first.stderr,

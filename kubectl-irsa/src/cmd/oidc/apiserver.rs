@@ -23,6 +23,12 @@ use super::{usage, warn_about};
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn apiserver_config(args: &ApiserverConfigArgs, out: Output) -> Result<ExitCode> {
+    render(args, false, out).await
+}
+
+/// The configuration on stdout and its advice on stderr; `published` when the documents are
+/// published already (setup), so the advice does not ask for them.
+pub async fn render(args: &ApiserverConfigArgs, published: bool, out: Output) -> Result<ExitCode> {
     warn_about(&args.issuer, out);
     let jwks_path = documents::check_jwks_path(&args.jwks_path).map_err(usage)?;
     check_existing(args)?;
@@ -58,6 +64,7 @@ pub async fn apiserver_config(args: &ApiserverConfigArgs, out: Output) -> Result
         unread: unread.as_deref(),
         kid: &signing.kid,
         algorithm: signing.key.algorithm(),
+        published,
     };
     for line in advice::advice(&context) {
         out.status(line);

@@ -79,7 +79,7 @@ pub async fn setup(request: &Request<'_>, out: Output) -> Result<ExitCode> {
         "Apiserver settings for --flavor {} (stdout):",
         flavor_name(request.flavor)
     ));
-    apiserver::apiserver_config(&apiserver_args(request, issuer, jwks_path), out).await
+    apiserver::render(&apiserver_args(request, issuer, jwks_path), true, out).await
 }
 
 /// The AWS configuration and the issuer: the one given (whose region, if it names one, S3 is

@@ -24,6 +24,8 @@ pub struct Context<'a> {
     /// The kid and algorithm of the tokens sa-signer.key will sign.
     pub kid: &'a str,
     pub algorithm: &'a str,
+    /// Whether the documents are published already (by `oidc setup`).
+    pub published: bool,
 }
 
 /// Every line to print on stderr, in order.
@@ -110,6 +112,12 @@ fn signing(context: &Context<'_>, old: &[&String]) -> String {
 
 /// The note that says which documents to publish.
 fn publish(context: &Context<'_>) -> String {
+    if context.published {
+        return format!(
+            "Note: tokens will carry kid {} ({}), whose documents are published.",
+            context.kid, context.algorithm
+        );
+    }
     format!(
         "Note: tokens will carry kid {} ({}); publish the matching documents with `{}`.",
         context.kid,
