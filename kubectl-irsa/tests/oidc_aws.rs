@@ -482,3 +482,53 @@ fn kid_of(dir: &Path) -> String {
     std::fs::remove_dir_all(dir.join("documents")).unwrap();
     jwks["keys"][0]["kid"].as_str().unwrap().to_string()
 }
+
+#[test]
+fn provider_apply_takes_the_thumbprint_of_a_private_ca_and_the_given_one_as_it_is() {
+    use sha1::Digest as _;
+    let world = World::start();
+    let tls = tests::tls::ServerTls::generate(&["localhost"]);
+    let handler: tests::server::Handler = std::sync::Arc::new(|_request| {
+        Box::pin(async { tests::server::plain_response(http::StatusCode::OK, "{}") })
+    });
+    let server = tests::server::BackgroundServer::start(handler, Some(tls.config.clone()));
+    let address = format!("127.0.0.1:{}", server.port());
+    let issuer = format!("https://{address}/c1");
+    let ca_sha1 = irsa_sts::hex(&sha1::Sha1::digest(&tls.ca_der));
+    let run = world.run(&["oidc", "provider", "--issuer", &issuer, "--apply"]);
+    let arn = format!("arn:aws:iam::123456789012:oidc-provider/{address}/c1");
+    assert_eq!(run.ok().stdout, format!("{arn}\n"));
+    assert_eq!(
+        run.stderr,
+        format!(
+            "Thumbprint {ca_sha1} of CN=kubectl-irsa test CA, the top certificate {address} serves, since no public CA signs it (UnknownIssuer)\n\
+             Changed: created the IAM OIDC provider {arn} (client IDs sts.amazonaws.com)\n"
+        )
+    );
+    let given = "a9993e364706816aba3e25717850c26c9cd0d89d";
+    let other = "https://oidc.example.com/c2";
+    let run = world.run(&[
+        "oidc",
+        "provider",
+        "--issuer",
+        other,
+        "--apply",
+        "--thumbprint",
+        given,
+        "--client-id",
+        "a",
+        "--client-id",
+        "b",
+    ]);
+    let other_arn = "arn:aws:iam::123456789012:oidc-provider/oidc.example.com/c2";
+    assert_eq!(
+        run.ok().stderr,
+        format!(
+            "Thumbprint {given} as given\nChanged: created the IAM OIDC provider {other_arn} (client IDs a, b)\n"
+        )
+    );
+    let providers = world.boto3(&format!(
+        "print(json.dumps([iam.get_open_id_connect_provider(OpenIDConnectProviderArn=a)['ThumbprintList'] for a in ['{arn}', '{other_arn}']]))"
+    ));
+    assert_eq!(providers, json!([[ca_sha1], [given]]));
+}
