@@ -106,3 +106,74 @@ fn unbind_dry_run_shows_the_change_and_writes_nothing() {
     assert!(cluster.writes().is_empty());
     assert_eq!(iam.trust("cart"), policy(vec![ec2(), statement(subs)]));
 }
+
+#[test]
+fn a_refused_annotation_deletes_the_role_just_created() {
+    let (iam, cluster) = (Iam::start(), Cluster::start());
+    cluster.fake.add_namespace("shop");
+    cluster.fake.deny("create", "serviceaccounts");
+    let document = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
+    iam.aws(&[
+        "iam",
+        "create-policy",
+        "--policy-name",
+        "cart-s3",
+        "--policy-document",
+        &document.to_string(),
+    ]);
+    iam.fake.reset_calls();
+    let s3 = "arn:aws:iam::123456789012:policy/cart-s3";
+    let run = iam.run(
+        &cluster,
+        &bind("cart", &["--create-role", "--attach-policy-arn", s3]),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!(
+            "Warning: the ServiceAccount was not changed, so the change to role {ROLE} was undone\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        iam.fake.writes(),
+        [
+            "CreateRole",
+            "AttachRolePolicy",
+            "DetachRolePolicy",
+            "DeleteRole"
+        ]
+    );
+    let roles: serde_json::Value = serde_json::from_str(&iam.aws(&["iam", "list-roles"])).unwrap();
+    assert_eq!(roles["Roles"], json!([]));
+}
+
+#[test]
+fn a_refused_unbind_puts_the_trust_policy_back() {
+    let (iam, cluster) = (Iam::start(), Cluster::start());
+    let subs = json!([
+        "system:serviceaccount:shop:cart",
+        "system:serviceaccount:shop:api"
+    ]);
+    iam.create_role("cart", &policy(vec![ec2(), statement(subs.clone())]));
+    cluster
+        .fake
+        .add_service_account("shop", "cart", &[("eks.amazonaws.com/role-arn", ROLE)]);
+    cluster.fake.deny("patch", "serviceaccounts");
+    iam.fake.reset_calls();
+    let run = iam.run(
+        &cluster,
+        &["unbind", "cart", "-n", "shop", "--update-trust"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!("Warning: the ServiceAccount was not changed, so role {ROLE}'s trust policy was put back\n")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        iam.fake.writes(),
+        ["UpdateAssumeRolePolicy", "UpdateAssumeRolePolicy"]
+    );
+    assert_eq!(iam.trust("cart"), policy(vec![ec2(), statement(subs)]));
+}
