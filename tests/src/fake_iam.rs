@@ -33,6 +33,7 @@
 //!   sts:AssumeRoleWithWebIdentity", or, for a provider not yet seen, `400
 //!   InvalidIdentityToken` "No OpenIDConnect provider found in your account for ...".
 
+mod answers;
 mod client_ids;
 mod forward;
 
@@ -45,6 +46,7 @@ use hyper::body::Bytes;
 use hyper::{Request, Response};
 
 use crate::server::{BackgroundServer, Handler};
+use answers::{escape, query_error, request_id, s3_error, text, xml};
 use forward::{Answer, forward};
 
 /// The account moto answers for.
@@ -388,58 +390,6 @@ fn s3_key(request: &Request<Bytes>) -> String {
         .map(|(name, _)| format!("?{name}"))
         .unwrap_or_default();
     format!("{} {path}{subresource}", request.method())
-}
-
-/// An error of the AWS query protocol (IAM, STS).
-fn query_error(namespace: &str, status: u16, code: &str, message: &str) -> Answer {
-    let body = format!(
-        "<ErrorResponse xmlns=\"{namespace}\">\n  <Error>\n    <Type>Sender</Type>\n    \
-         <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  \
-         <RequestId>{}</RequestId>\n</ErrorResponse>\n",
-        escape(code),
-        escape(message),
-        request_id()
-    );
-    xml(status, body)
-}
-
-/// An error of S3's REST protocol.
-fn s3_error(status: u16, code: &str, message: &str) -> Answer {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message>\
-         <RequestId>{}</RequestId></Error>",
-        escape(code),
-        escape(message),
-        request_id()
-    );
-    xml(status, body)
-}
-
-fn xml(status: u16, body: String) -> Answer {
-    Answer {
-        status,
-        headers: vec![("content-type".into(), "text/xml".into())],
-        body: body.into_bytes(),
-    }
-}
-
-fn text(status: u16, message: &str) -> Answer {
-    Answer {
-        status,
-        headers: vec![("content-type".into(), "text/plain".into())],
-        body: message.as_bytes().to_vec(),
-    }
-}
-
-fn request_id() -> String {
-    format!("fake-iam-{:016x}", fastrand::u64(..))
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn to_response(answer: Answer) -> Response<Full<Bytes>> {

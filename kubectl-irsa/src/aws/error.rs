@@ -71,8 +71,9 @@ const POLICY_HINT: &str = "the README lists the IAM policy each verb needs";
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
     #[error(
-        "no AWS credentials found for {call} ({}): run `aws configure` or `aws sso login`, set --profile or AWS_PROFILE to a configured profile, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-        chain(.profile.as_deref())
+        "no AWS credentials found for {call} ({}): {}",
+        chain(.profile.as_deref()),
+        credentials_fix(.profile.as_deref())
     )]
     NoCredentials {
         call: Box<Call>,
@@ -369,10 +370,23 @@ fn message_line(text: &str) -> String {
 fn chain(profile: Option<&str>) -> String {
     match profile {
         Some(profile) => format!(
-            "profile {} of ~/.aws/config and ~/.aws/credentials",
+            "profile {} is not in ~/.aws/config or ~/.aws/credentials, or holds no credentials",
             irsa_sts::text::line(profile)
         ),
         None => "tried the environment, the default profile of ~/.aws/config and ~/.aws/credentials, web identity, container and instance roles".to_string(),
+    }
+}
+
+/// The commands that give the chain credentials.
+fn credentials_fix(profile: Option<&str>) -> String {
+    match profile {
+        Some(profile) => {
+            let quoted = crate::shell::quote(profile);
+            format!(
+                "run `aws configure --profile {quoted}` or `aws sso login --profile {quoted}`, or name a configured profile with --profile or AWS_PROFILE"
+            )
+        }
+        None => "run `aws configure` or `aws sso login`, set --profile or AWS_PROFILE to a configured profile, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_string(),
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! ```ignore
 //! let aws = Aws::load(&options).await?;          // options: AwsOptions { profile, region }
-//! let iam = aws.iam();                           // or iam_client(&options).await?
+//! let iam = aws.iam();                           // aws.s3()? for S3 (needs a region)
 //! let role = iam.get_role().role_name(name).send().await
 //!     .context(Call::iam("GetRole", role_arn.as_str()))?;   // -> Result<_, AwsError>
 //! iam.update_assume_role_policy().role_name(name).policy_document(&doc).send().await
@@ -26,10 +26,6 @@
 //!   3 attempts unless `AWS_MAX_ATTEMPTS` or the profile's `max_attempts` says otherwise).
 //! - HTTPS: the client of [`irsa_sts::transport`] (rustls with compiled-in roots), the same
 //!   one the STS calls use, so the plugin carries a single TLS stack.
-
-// Used by the verbs of issue 17 (bind/unbind --update-trust, oidc provider --apply, publish,
-// setup), written in parallel with this module.
-#![allow(dead_code, unused_imports)]
 
 mod credentials;
 mod error;
@@ -62,7 +58,6 @@ pub struct AwsOptions {
 #[derive(Clone, Debug)]
 pub struct Aws {
     config: SdkConfig,
-    profile: Option<String>,
 }
 
 impl Aws {
@@ -101,11 +96,10 @@ impl Aws {
             builder = builder.retry_config(RetryConfig::standard());
         }
         if let Some(chain) = config.credentials_provider() {
-            builder = builder.credentials_provider(Explaining::wrap(chain, profile.clone()));
+            builder = builder.credentials_provider(Explaining::wrap(chain, profile));
         }
         Aws {
             config: builder.build(),
-            profile,
         }
     }
 
@@ -134,19 +128,4 @@ impl Aws {
     pub fn region(&self) -> Option<&str> {
         self.config.region().map(Region::as_ref)
     }
-
-    /// The profile in use, when one was named (`--profile` or `AWS_PROFILE`).
-    pub fn profile(&self) -> Option<&str> {
-        self.profile.as_deref()
-    }
-}
-
-/// An IAM client from `options` (see [`Aws::iam`]).
-pub async fn iam_client(options: &AwsOptions) -> Result<aws_sdk_iam::Client, AwsError> {
-    Ok(Aws::load(options).await?.iam())
-}
-
-/// An S3 client from `options` (see [`Aws::s3`]).
-pub async fn s3_client(options: &AwsOptions) -> Result<aws_sdk_s3::Client, AwsError> {
-    Aws::load(options).await?.s3()
 }
