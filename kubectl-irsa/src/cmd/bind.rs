@@ -59,20 +59,7 @@ pub async fn run(args: &BindArgs, out: Output) -> Result<ExitCode> {
         Change::Set(_) => pods_using(&cluster, &args.name, out).await,
         _ => None,
     };
-    // IAM first, the cluster last: a refused annotation undoes the IAM change.
-    if let Some(trust) = &trust {
-        trust.apply(args.dry_run.mode, out).await?;
-    }
-    let annotated = match apply(&cluster, args, change, out).await {
-        Ok(annotated) => annotated,
-        Err(error) => {
-            if let Some(trust) = &trust {
-                trust.undo(args.dry_run.mode, out).await;
-            }
-            return Err(error);
-        }
-    };
-    if annotated {
+    if apply_both(&cluster, args, change, trust.as_ref(), out).await? {
         restart_or_warn(&cluster, args, pods, out).await?;
     }
     match trust {
@@ -241,6 +228,24 @@ fn change(
         ))),
         Plan::Set(changes) => Ok(Change::Set(changes)),
     }
+}
+
+/// IAM first, the cluster last: a refused ServiceAccount change undoes the IAM change.
+async fn apply_both(
+    cluster: &Cluster,
+    args: &BindArgs,
+    change: Change,
+    trust: Option<&trust::Prepared>,
+    out: Output,
+) -> Result<bool> {
+    if let Some(trust) = trust {
+        trust.apply(args.dry_run.mode, out).await?;
+    }
+    let applied = apply(cluster, args, change, out).await;
+    if let (Err(_), Some(trust)) = (&applied, trust) {
+        trust.undo(args.dry_run.mode, out).await;
+    }
+    applied
 }
 
 /// Makes the change; whether running pods may now carry an old identity.
