@@ -1,8 +1,8 @@
 //! `oidc publish`, `oidc provider --apply` and `oidc setup` through the real binary and the
 //! real AWS SDK clients against moto's S3 and IAM on 127.0.0.1, with the fake API server for
-//! the cluster's keys and tokens. What the plugin wrote is read back with boto3, and the calls
-//! it made are read from moto's request log (one line per request: S3 calls by method and
-//! path, IAM calls as `POST /`).
+//! the cluster's keys and tokens, all through the fake IAM in front of moto, which counts the
+//! calls (IAM by action, S3 by method and path) and plays AddClientIDToOpenIDConnectProvider,
+//! which moto lacks. What the plugin wrote is read back with boto3.
 
 mod common;
 
@@ -15,6 +15,7 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::api::{Api, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::{Value, json};
+use tests::fake_iam::FakeIam;
 use tests::moto::{Moto, venv_bin};
 use tests::run::Run;
 
@@ -25,16 +26,19 @@ const ISSUER: &str = "https://irsa-oidc-demo.s3.eu-west-1.amazonaws.com/cluster-
 const ARN: &str =
     "arn:aws:iam::123456789012:oidc-provider/irsa-oidc-demo.s3.eu-west-1.amazonaws.com/cluster-1";
 
-/// moto, the fake cluster, and the plugin pointed at both.
+/// moto behind the fake IAM, the fake cluster, and the plugin pointed at both.
 struct World {
-    moto: Moto,
+    iam: FakeIam,
+    _moto: Moto,
     cluster: Cluster,
 }
 
 impl World {
     fn start() -> World {
+        let moto = Moto::start();
         World {
-            moto: Moto::start(),
+            iam: FakeIam::start(moto.port()),
+            _moto: moto,
             cluster: Cluster::start(),
         }
     }
@@ -42,7 +46,7 @@ impl World {
     fn command(&self, args: &[&str]) -> Command {
         let mut command = self.cluster.plugin(args);
         command
-            .env("AWS_ENDPOINT_URL", self.moto.url())
+            .env("AWS_ENDPOINT_URL", self.iam.url())
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .current_dir(self.cluster.dir.path());
@@ -53,7 +57,7 @@ impl World {
         tests::run::run(self.command(args))
     }
 
-    /// boto3 against moto: `script` runs with `s3` and `iam` clients in eu-west-1 and prints
+    /// boto3 through the fake IAM (its calls are counted too: reset after): `script` runs with `s3` and `iam` clients in eu-west-1 and prints
     /// one JSON value.
     fn boto3(&self, script: &str) -> Value {
         let program = format!(
@@ -64,7 +68,7 @@ impl World {
              {script}\n"
         );
         let output = Command::new(venv_bin("python"))
-            .args(["-c", &program, &self.moto.url()])
+            .args(["-c", &program, &self.iam.url()])
             .output()
             .unwrap();
         assert!(
@@ -73,21 +77,6 @@ impl World {
             String::from_utf8_lossy(&output.stderr)
         );
         serde_json::from_slice(&output.stdout).unwrap()
-    }
-
-    /// The requests moto has logged so far: `METHOD PATH` each.
-    fn requests(&self) -> Vec<String> {
-        self.moto
-            .log()
-            .lines()
-            .filter(|line| !line.contains("/moto-api/"))
-            .filter_map(|line| {
-                line.split_once("] \"")?
-                    .1
-                    .split_once(" HTTP/")
-                    .map(|(r, _)| r.to_string())
-            })
-            .collect()
     }
 
     /// The bucket as boto3 reads it: each key's content type and JSON, the policy, the
@@ -103,22 +92,6 @@ impl World {
              print(json.dumps(out))"
         ))
     }
-}
-
-/// The S3 and IAM calls in `requests` that write: S3 writes are PUT, POST or DELETE on a
-/// bucket path; every IAM call is `POST /` (its action is in the body), counted apart.
-fn s3_writes(requests: &[String]) -> Vec<&String> {
-    requests
-        .iter()
-        .filter(|r| {
-            let (method, path) = r.split_once(' ').unwrap();
-            path != "/" && ["PUT", "POST", "DELETE"].contains(&method)
-        })
-        .collect()
-}
-
-fn iam_calls(requests: &[String]) -> usize {
-    requests.iter().filter(|r| r.as_str() == "POST /").count()
 }
 
 /// A bucket as new buckets are since April 2023: all four public-access settings on, with a
@@ -150,7 +123,7 @@ async fn publish_writes_both_documents_and_a_policy_on_exactly_them_and_a_cluste
         .as_str()
         .unwrap()
         .to_string();
-    let endpoint = world.moto.url();
+    let endpoint = world.iam.url();
     assert_eq!(
         run.stdout,
         format!(
@@ -209,7 +182,7 @@ async fn publish_writes_both_documents_and_a_policy_on_exactly_them_and_a_cluste
     assert_eq!(claims["sub"], "system:serviceaccount:shop:cart");
 
     // Again: everything is read, nothing written.
-    let before = world.requests().len();
+    world.iam.reset_calls();
     let again = world.run(&["oidc", "publish", "--issuer", ISSUER, "--bucket", BUCKET]);
     assert!(
         again.ok().stdout.contains(
@@ -218,13 +191,20 @@ async fn publish_writes_both_documents_and_a_policy_on_exactly_them_and_a_cluste
         "{}",
         again.stdout
     );
-    let requests = world.requests()[before..].to_vec();
-    assert_eq!(s3_writes(&requests), Vec::<&String>::new());
     assert_eq!(
-        requests.len(),
-        7,
-        "HeadBucket, GetObject x2, GetPublicAccessBlock, GetBucketPolicy, 2 verifying GETs: {requests:?}"
+        world.iam.calls(),
+        [
+            "HEAD /irsa-oidc-demo/",
+            "GET /irsa-oidc-demo/cluster-1/keys.json",
+            "GET /irsa-oidc-demo/cluster-1/.well-known/openid-configuration",
+            "GET /irsa-oidc-demo/?publicAccessBlock",
+            "GET /irsa-oidc-demo/?policy",
+            "GET /irsa-oidc-demo/cluster-1/.well-known/openid-configuration",
+            "GET /irsa-oidc-demo/cluster-1/keys.json",
+        ],
+        "HeadBucket, GetObject x2, GetPublicAccessBlock, GetBucketPolicy, the 2 verifying GETs"
     );
+    assert_eq!(world.iam.writes(), Vec::<String>::new());
 }
 
 /// A token for shop/cart from the fake cluster's TokenRequest.
@@ -282,7 +262,7 @@ fn publish_refuses_an_issuer_the_bucket_cannot_serve_before_any_call() {
         ])
         .fails(2, "error: cannot read --public-key none.pub");
     assert_eq!(
-        world.requests(),
+        world.iam.calls(),
         Vec::<String>::new(),
         "no call to S3 or IAM"
     );
@@ -306,7 +286,7 @@ fn publish_needs_create_bucket_for_a_missing_bucket() {
     world.run(&args).fails(2, &format!(
         "error: bucket {BUCKET} does not exist in eu-west-1: pass --create-bucket to create it, or check --bucket and --region"
     ));
-    assert_eq!(world.requests(), ["HEAD /irsa-oidc-demo/"]);
+    assert_eq!(world.iam.calls(), ["HEAD /irsa-oidc-demo/"]);
     let created = world.run(&[&args[..], &["--create-bucket"]].concat());
     assert!(
         created
@@ -337,9 +317,8 @@ fn provider_apply_creates_once_then_reads_twice_and_writes_nothing() {
         )
     );
     assert_eq!(
-        iam_calls(&world.requests()),
-        2,
-        "ListOpenIDConnectProviders, CreateOpenIDConnectProvider"
+        world.iam.calls(),
+        ["ListOpenIDConnectProviders", "CreateOpenIDConnectProvider"]
     );
     let provider = world.boto3(&format!(
         "p = iam.get_open_id_connect_provider(OpenIDConnectProviderArn='{ARN}')\n\
@@ -354,18 +333,17 @@ fn provider_apply_creates_once_then_reads_twice_and_writes_nothing() {
         ])
     );
 
-    let before = world.requests().len();
+    world.iam.reset_calls();
     let again = world.run(&apply);
     assert_eq!(again.ok().stdout, format!("{ARN}\n"));
     assert_eq!(
         again.stderr,
         "The IAM OIDC provider for irsa-oidc-demo.s3.eu-west-1.amazonaws.com/cluster-1 exists with client IDs sts.amazonaws.com: nothing changed\n"
     );
-    let requests = world.requests()[before..].to_vec();
     assert_eq!(
-        requests,
-        ["POST /", "POST /"],
-        "ListOpenIDConnectProviders, GetOpenIDConnectProvider"
+        world.iam.calls(),
+        ["ListOpenIDConnectProviders", "GetOpenIDConnectProvider"],
+        "2 calls, nothing written"
     );
     let listed = world.boto3(
         "print(json.dumps(len(iam.list_open_id_connect_providers()['OpenIDConnectProviderList'])))",
@@ -413,7 +391,7 @@ fn setup_twice_changes_nothing_the_second_time() {
             .as_str()
             .unwrap()
             .to_string();
-    let endpoint = world.moto.url();
+    let endpoint = world.iam.url();
     let plan = format!(
         "Plan: issuer {issuer}\n\
          \x20 1. signing keys in keys (generated when missing)\n\
@@ -441,7 +419,7 @@ fn setup_twice_changes_nothing_the_second_time() {
         )
     );
 
-    let before = world.requests().len();
+    world.iam.reset_calls();
     let second = world.run(&args);
     assert_eq!(second.ok().stdout, first.stdout, "the same settings");
     assert_eq!(
@@ -450,12 +428,12 @@ fn setup_twice_changes_nothing_the_second_time() {
             "{plan}Nothing changed: keys, documents, bucket and provider were in place\n{tail}"
         )
     );
-    let requests = world.requests()[before..].to_vec();
-    assert_eq!(s3_writes(&requests), Vec::<&String>::new());
+    assert_eq!(world.iam.writes(), Vec::<String>::new(), "nothing written");
     assert_eq!(
-        iam_calls(&requests),
-        2,
-        "ListOpenIDConnectProviders, GetOpenIDConnectProvider: {requests:?}"
+        world.iam.calls().len(),
+        9,
+        "S3: HeadBucket, GetObject x2, GetPublicAccessBlock, GetBucketPolicy, 2 verifying GETs; IAM: ListOpenIDConnectProviders, GetOpenIDConnectProvider: {:?}",
+        world.iam.calls()
     );
     assert_eq!(kid_of(&keys), kid, "the keys were kept");
 }
@@ -531,4 +509,94 @@ fn provider_apply_takes_the_thumbprint_of_a_private_ca_and_the_given_one_as_it_i
         "print(json.dumps([iam.get_open_id_connect_provider(OpenIDConnectProviderArn=a)['ThumbprintList'] for a in ['{arn}', '{other_arn}']]))"
     ));
     assert_eq!(providers, json!([[ca_sha1], [given]]));
+}
+
+#[test]
+fn provider_apply_adds_the_missing_client_ids_to_an_existing_provider() {
+    let world = World::start();
+    world.boto3(&format!(
+        "iam.create_open_id_connect_provider(Url='{ISSUER}', ClientIDList=['sts.amazonaws.com'], ThumbprintList=[])\n\
+         print('null')"
+    ));
+    world.iam.reset_calls();
+    let run = world.run(&[
+        "oidc",
+        "provider",
+        "--issuer",
+        ISSUER,
+        "--apply",
+        "--client-id",
+        "sts.amazonaws.com",
+        "--client-id",
+        "irsa-demo",
+        "--client-id",
+        "vault",
+    ]);
+    assert_eq!(run.ok().stdout, format!("{ARN}\n"));
+    assert_eq!(
+        run.stderr,
+        format!(
+            "Changed: added client ID irsa-demo to {ARN}\nChanged: added client ID vault to {ARN}\n"
+        )
+    );
+    assert_eq!(
+        world.iam.calls(),
+        [
+            "ListOpenIDConnectProviders",
+            "GetOpenIDConnectProvider",
+            "AddClientIDToOpenIDConnectProvider",
+            "AddClientIDToOpenIDConnectProvider",
+        ]
+    );
+    let ids = world.boto3(&format!(
+        "print(json.dumps(iam.get_open_id_connect_provider(OpenIDConnectProviderArn='{ARN}')['ClientIDList']))"
+    ));
+    assert_eq!(ids, json!(["sts.amazonaws.com", "irsa-demo", "vault"]));
+}
+
+#[test]
+fn a_refused_call_names_the_iam_action_and_nothing_after_it_runs() {
+    let world = World::start();
+    world.iam.deny("CreateOpenIDConnectProvider");
+    let run = world.run(&["oidc", "provider", "--issuer", ISSUER, "--apply"]);
+    let line = run.failure();
+    assert!(
+        line.starts_with(
+            "error: AWS refused iam:CreateOpenIDConnectProvider on https://irsa-oidc-demo.s3.eu-west-1.amazonaws.com/cluster-1 (AccessDenied: "
+        ),
+        "{line}"
+    );
+    assert!(line.ends_with("allow iam:CreateOpenIDConnectProvider to the caller or use --profile with a principal that has it (the README lists the IAM policy each verb needs)"), "{line}");
+    assert_eq!(run.code, 1);
+
+    world.iam.deny("PUT /irsa-oidc-demo/?policy");
+    world.run(&["oidc", "keygen", "--out", "keys"]).ok();
+    let run = world.run(&[
+        "oidc",
+        "publish",
+        "--issuer",
+        ISSUER,
+        "--bucket",
+        BUCKET,
+        "--create-bucket",
+        "--public-key",
+        "keys/sa-signer.pub",
+    ]);
+    let line = run.failure();
+    assert!(
+        line.starts_with(
+            "error: AWS refused s3:PutBucketPolicy on s3://irsa-oidc-demo (AccessDenied: "
+        ),
+        "{line}"
+    );
+    // What was done before the refusal is said, so nothing is changed unsaid.
+    assert_eq!(
+        run.stderr,
+        format!(
+            "Changed before the error: created bucket {BUCKET} in eu-west-1\n\
+             Changed before the error: uploaded s3://{BUCKET}/cluster-1/keys.json (application/json)\n\
+             Changed before the error: uploaded s3://{BUCKET}/cluster-1/.well-known/openid-configuration (application/json)\n\
+             {line}\n"
+        )
+    );
 }

@@ -18,6 +18,7 @@ use crate::aws::{Aws, AwsError, Call, Context};
 use crate::error::{Error, Result};
 use crate::oidc::documents;
 use crate::oidc::publish::{self as plan, AccessBlock, Target};
+use crate::output::Output;
 
 use super::usage;
 
@@ -29,27 +30,46 @@ pub struct Documents {
     pub jwks: Value,
 }
 
-/// Publishes `documents` at `target` in the region of `aws`; returns what changed, one line
-/// each (empty: nothing).
+/// Publishes `documents` at `target` in the region of `aws`, adding what changed to
+/// `changes`, one line each: on a failure they say what the steps before it did.
 pub async fn publish(
     aws: &Aws,
     target: &Target,
     documents: &Documents,
     create_bucket: bool,
-) -> Result<Vec<String>> {
+    changes: &mut Vec<String>,
+) -> Result<()> {
+    steps(aws, target, documents, create_bucket, changes).await
+}
+
+/// Says what was changed before `error`, then passes it on, so nothing is changed unsaid.
+pub fn after_changes<T>(result: Result<T>, changes: &[String], out: Output) -> Result<T> {
+    if result.is_err() {
+        for change in changes {
+            out.status(format_args!("Changed before the error: {change}"));
+        }
+    }
+    result
+}
+
+async fn steps(
+    aws: &Aws,
+    target: &Target,
+    documents: &Documents,
+    create_bucket: bool,
+    changes: &mut Vec<String>,
+) -> Result<()> {
     let s3 = aws.s3()?;
     let region = aws.region().unwrap_or_default().to_string();
-    let mut changes = Vec::new();
-    ensure_bucket(&s3, target, &region, create_bucket, &mut changes).await?;
+    ensure_bucket(&s3, target, &region, create_bucket, changes).await?;
     for (key, value) in [
         (&target.jwks_key, &documents.jwks),
         (&target.discovery_key, &documents.discovery),
     ] {
-        put_object(&s3, &target.bucket, key, value, &mut changes).await?;
+        put_object(&s3, &target.bucket, key, value, changes).await?;
     }
-    open_access_block(&s3, &target.bucket, &mut changes).await?;
-    put_policy(&s3, target, plan::partition(&region), &mut changes).await?;
-    Ok(changes)
+    open_access_block(&s3, &target.bucket, changes).await?;
+    put_policy(&s3, target, plan::partition(&region), changes).await
 }
 
 /// The bucket exists in the issuer's region, or is created with `--create-bucket`.

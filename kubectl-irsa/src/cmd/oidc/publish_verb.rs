@@ -44,11 +44,25 @@ pub async fn publish(request: &Request<'_>, out: Output) -> Result<ExitCode> {
     };
     let aws = Aws::load(&aws_options).await?;
     let documents = documents_for(issuer, jwks_path, &keys);
-    let changes = publish::publish(&aws, &target, &documents, request.create_bucket).await?;
-    let verified = match request.no_verify {
-        true => None,
-        false => Some(publish::verify(issuer, &target, &documents, request.timeout).await?),
-    };
+    let mut changes = Vec::new();
+    let published = async {
+        publish::publish(
+            &aws,
+            &target,
+            &documents,
+            request.create_bucket,
+            &mut changes,
+        )
+        .await?;
+        match request.no_verify {
+            true => Ok(None),
+            false => Ok(Some(
+                publish::verify(issuer, &target, &documents, request.timeout).await?,
+            )),
+        }
+    }
+    .await;
+    let verified = publish::after_changes(published, &changes, out)?;
     out.print(&report(
         &target,
         aws.region().unwrap_or_default(),

@@ -56,30 +56,53 @@ pub async fn setup(request: &Request<'_>, out: Output) -> Result<ExitCode> {
     let (keys, generated) = ensure_keys(request.key_dir)?;
     let mut changes = generated.into_iter().collect::<Vec<_>>();
     let documents = publish_verb::documents_for(issuer.as_str(), jwks_path, &keys);
-    changes.extend(publish::publish(&aws, &target, &documents, true).await?);
-    if !request.no_verify {
-        let what =
-            publish::verify(issuer.as_str(), &target, &documents, request.timeout.get()).await?;
-        out.status(format_args!(
-            "Verified: {what} serves both documents as uploaded"
-        ));
-    }
-    let timeout = request.timeout.get();
-    let applied =
-        provider_apply::apply(&aws, issuer.as_str(), request.client_ids, &[], timeout, out).await?;
-    changes.extend(applied.changes);
+    let applied = aws_steps(
+        request,
+        &aws,
+        &issuer,
+        &target,
+        &documents,
+        &mut changes,
+        out,
+    )
+    .await;
+    let arn = publish::after_changes(applied, &changes, out)?;
     match changes.is_empty() {
         true => out.status("Nothing changed: keys, documents, bucket and provider were in place"),
         false => changes
             .iter()
             .for_each(|c| out.status(format_args!("Changed: {c}"))),
     }
-    out.status(format_args!("IAM OIDC provider: {}", applied.arn));
+    out.status(format_args!("IAM OIDC provider: {arn}"));
     out.status(format_args!(
         "Apiserver settings for --flavor {} (stdout):",
         flavor_name(request.flavor)
     ));
     apiserver::render(&apiserver_args(request, issuer, jwks_path), true, out).await
+}
+
+/// Publish, verify, provider: what changed goes to `changes`; returns the provider's ARN.
+async fn aws_steps(
+    request: &Request<'_>,
+    aws: &Aws,
+    issuer: &Issuer,
+    target: &plan::Target,
+    documents: &publish::Documents,
+    changes: &mut Vec<String>,
+    out: Output,
+) -> Result<String> {
+    publish::publish(aws, target, documents, true, changes).await?;
+    let timeout = request.timeout.get();
+    if !request.no_verify {
+        let what = publish::verify(issuer.as_str(), target, documents, timeout).await?;
+        out.status(format_args!(
+            "Verified: {what} serves both documents as uploaded"
+        ));
+    }
+    let applied =
+        provider_apply::apply(aws, issuer.as_str(), request.client_ids, &[], timeout, out).await?;
+    changes.extend(applied.changes);
+    Ok(applied.arn)
 }
 
 /// The AWS configuration and the issuer: the one given (whose region, if it names one, S3 is
