@@ -71,6 +71,23 @@ fn a_missing_provider_or_role_is_refused_before_any_write() {
 }
 
 #[test]
+fn a_policy_to_attach_that_does_not_exist_stops_create_role_before_it_writes() {
+    let (iam, cluster) = (Iam::start(), Cluster::start());
+    cluster.fake.add_namespace("shop");
+    let typo = "arn:aws:iam::123456789012:policy/typo";
+    let run = iam.run(
+        &cluster,
+        &bind("cart", &["--create-role", "--attach-policy-arn", typo]),
+    );
+    run.fails(
+        1,
+        &format!("{typo} does not exist (iam:GetPolicy answered NoSuchEntity: "),
+    );
+    assert_eq!(iam.fake.writes(), Vec::<String>::new());
+    assert!(cluster.fake.service_account("shop", "cart").is_none());
+}
+
+#[test]
 fn unbind_dry_run_shows_the_change_and_writes_nothing() {
     let (iam, cluster) = (Iam::start(), Cluster::start());
     let subs = json!([

@@ -140,6 +140,7 @@ fn create_role_gives_the_role_its_policies_boundary_session_and_tags() {
             "AttachRolePolicy",
             "CreateRole",
             "GetOpenIDConnectProvider",
+            "GetPolicy",
             "GetRole"
         ]
     );

@@ -130,6 +130,20 @@ pub async fn check_provider(
     Ok(())
 }
 
+/// Checks that each policy to attach exists (GetPolicy), so that a mistyped ARN fails before
+/// CreateRole rather than after it, with a role to delete.
+pub async fn check_policies(iam: &Client, arns: &[String]) -> Result<()> {
+    for arn in arns {
+        let call = Call::iam("GetPolicy", arn);
+        iam.get_policy()
+            .policy_arn(arn)
+            .send()
+            .await
+            .context(call)?;
+    }
+    Ok(())
+}
+
 /// Makes the change in IAM (one write, and one per policy to attach for a new role).
 pub async fn apply(iam: &Client, role: &RoleArn, change: &Change, spec: &NewRole) -> Result<()> {
     match change {

@@ -60,6 +60,9 @@ pub async fn prepare(
         trust.trust_policy_quota,
     )?;
     provider?;
+    if matches!(change, Change::Create(_)) {
+        iam::check_policies(&iam, &trust.attach_policy_arns).await?;
+    }
     out.print(&change.diff(role))?;
     let spec = NewRole {
         attach_policy_arns: trust.attach_policy_arns.clone(),
