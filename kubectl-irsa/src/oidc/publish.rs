@@ -55,6 +55,14 @@ pub fn target(
         }
     };
     check_path(&url_path(issuer), issuer)?;
+    if s3_url && bucket.contains('.') && virtual_hosted(issuer, bucket) {
+        // S3's wildcard certificate covers one label before .s3.REGION: IAM's fetch fails TLS.
+        let forms = super::s3::issuer_forms(Some(bucket), region.as_deref(), "", false);
+        return Err(format!(
+            "the issuer {issuer} puts the dotted bucket {bucket} in the hostname, where S3's certificate does not cover it: use the path-style {} instead",
+            forms.join(" or ")
+        ));
+    }
     let key = |path: &str| match prefix.as_str() {
         "" => path.to_string(),
         prefix => format!("{prefix}/{path}"),
@@ -66,6 +74,13 @@ pub fn target(
         jwks_key: key(jwks_path),
         s3_url,
     })
+}
+
+/// Whether the issuer's hostname starts with the bucket (`BUCKET.s3...`).
+fn virtual_hosted(issuer: &str, bucket: &str) -> bool {
+    let rest = issuer.strip_prefix("https://").unwrap_or(issuer);
+    rest.to_ascii_lowercase()
+        .starts_with(&format!("{bucket}.s3"))
 }
 
 /// The path of a URL, without its slashes at either end.

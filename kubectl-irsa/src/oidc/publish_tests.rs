@@ -66,6 +66,26 @@ fn an_issuer_the_bucket_cannot_serve_is_refused_unless_unverified() {
         (fronted.discovery_key.as_str(), fronted.s3_url),
         ("c1/.well-known/openid-configuration", false)
     );
+    let dotted = target(
+        "https://my.dotted.bucket.s3.us-east-2.amazonaws.com",
+        "my.dotted.bucket",
+        "keys.json",
+        false,
+    )
+    .unwrap_err();
+    assert_eq!(
+        dotted,
+        "the issuer https://my.dotted.bucket.s3.us-east-2.amazonaws.com puts the dotted bucket my.dotted.bucket in the hostname, where S3's certificate does not cover it: use the path-style https://s3.us-east-2.amazonaws.com/my.dotted.bucket instead"
+    );
+    assert!(
+        target(
+            "https://s3.us-east-2.amazonaws.com/my.dotted.bucket",
+            "my.dotted.bucket",
+            "keys.json",
+            false
+        )
+        .is_ok()
+    );
     for odd in [
         "https://b.s3.eu-west-1.amazonaws.com/a%20b",
         "https://b.s3.eu-west-1.amazonaws.com/a//b",

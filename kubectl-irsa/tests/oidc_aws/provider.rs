@@ -120,12 +120,15 @@ fn provider_apply_adds_the_missing_client_ids_to_an_existing_provider() {
         "irsa-demo",
         "--client-id",
         "vault",
+        "--thumbprint",
+        "a9993e364706816aba3e25717850c26c9cd0d89d",
     ]);
     assert_eq!(run.ok().stdout, format!("{ARN}\n"));
     assert_eq!(
         run.stderr,
         format!(
-            "Changed: added client ID irsa-demo to {ARN}\nChanged: added client ID vault to {ARN}\n"
+            "Changed: added client ID irsa-demo to {ARN}\nChanged: added client ID vault to {ARN}\n\
+             Note: the provider existed: its thumbprints were left as they are (`aws iam update-open-id-connect-provider-thumbprint` replaces them)\n"
         )
     );
     assert_eq!(

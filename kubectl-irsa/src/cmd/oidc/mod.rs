@@ -264,6 +264,11 @@ async fn apply_provider(
     for change in &applied.changes {
         out.status(format_args!("Changed: {change}"));
     }
+    if applied.existed && !thumbprints.is_empty() {
+        out.note(
+            "the provider existed: its thumbprints were left as they are (`aws iam update-open-id-connect-provider-thumbprint` replaces them)",
+        );
+    }
     out.line(&applied.arn)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -23,6 +23,8 @@ pub struct Applied {
     pub changes: Vec<String>,
     /// The client IDs the provider has now.
     pub client_ids: Vec<String>,
+    /// Whether the provider existed before.
+    pub existed: bool,
 }
 
 /// Creates the provider for `issuer` or completes its client IDs. `thumbprints` are the ones
@@ -74,6 +76,7 @@ pub async fn apply(
         )],
         arn,
         client_ids: client_ids.to_vec(),
+        existed: false,
     })
 }
 
@@ -101,6 +104,7 @@ async fn complete(iam: &aws_sdk_iam::Client, arn: &str, client_ids: &[String]) -
         arn: arn.to_string(),
         changes,
         client_ids: present,
+        existed: true,
     })
 }
 
