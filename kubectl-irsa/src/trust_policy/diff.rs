@@ -126,9 +126,59 @@ fn render(edits: &[Edit], old: &[&str], new: &[&str]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
+
+    /// `patch -p0` of a unified diff: the new text from the old one and the hunks.
+    fn patch(old: &str, diff: &str) -> String {
+        let old: Vec<&str> = old.lines().collect();
+        let (mut new, mut next) = (Vec::new(), 0);
+        for line in diff.lines().skip(2) {
+            if let Some(header) = line.strip_prefix("@@ -") {
+                let start: usize = header.split([',', ' ']).next().unwrap().parse().unwrap();
+                // An empty old side is numbered by the line before it.
+                let start = if header.split(' ').next().unwrap().ends_with(",0") {
+                    start
+                } else {
+                    start - 1
+                };
+                new.extend_from_slice(&old[next..start]);
+                next = start;
+            } else if let Some(kept) = line.strip_prefix(' ') {
+                assert_eq!(old[next], kept);
+                new.push(kept);
+                next += 1;
+            } else if let Some(gone) = line.strip_prefix('-') {
+                assert_eq!(old[next], gone);
+                next += 1;
+            } else {
+                new.push(line.strip_prefix('+').unwrap());
+            }
+        }
+        new.extend_from_slice(&old[next..]);
+        new.iter().map(|line| format!("{line}\n")).collect()
+    }
+
+    fn policy() -> impl Strategy<Value = Value> {
+        prop::collection::vec(prop::sample::select(vec!["a", "b", "c", "d"]), 0..12)
+            .prop_map(|subs| json!({"Version": "2012-10-17", "Statement": subs.iter().map(|s| json!({"Sub": s})).collect::<Vec<_>>()}))
+    }
+
+    proptest! {
+        #[test]
+        fn the_diff_patches_the_old_policy_into_the_new(before in policy(), after in policy()) {
+            let diff = unified(Some(&before), &after, "a", "b");
+            let old = format!("{}\n", serde_json::to_string_pretty(&before).unwrap());
+            let new = format!("{}\n", serde_json::to_string_pretty(&after).unwrap());
+            if before == after {
+                prop_assert_eq!(diff, "");
+            } else {
+                prop_assert_eq!(patch(&old, &diff), new);
+            }
+        }
+    }
 
     #[test]
     fn an_added_subject_shows_as_one_line_out_and_two_in() {
