@@ -172,8 +172,9 @@ pub enum AwsError {
 }
 
 impl AwsError {
-    /// Whether the entity the call named does not exist (IAM NoSuchEntity, S3 NoSuchBucket or
-    /// NoSuchKey, or a 404 answer).
+    /// Whether the entity the call named does not exist: IAM NoSuchEntity, S3 NoSuchBucket,
+    /// NoSuchKey, NoSuchBucketPolicy, or any other answer with status 404 (HeadBucket's
+    /// body-less `NotFound`, NoSuchPublicAccessBlockConfiguration).
     pub fn is_not_found(&self) -> bool {
         matches!(self, AwsError::NotFound { .. })
     }
@@ -214,20 +215,27 @@ where
 {
     let status = error.raw_response().map(|raw| raw.status().as_u16());
     let code = error.code().map(str::to_string);
-    let message = message_line(error.message().unwrap_or_default());
+    let message = match (error.message(), status) {
+        (Some(message), _) if !message.trim().is_empty() => message_line(message),
+        // A HEAD answer, or a proxy's: the status is all there is to say.
+        (_, Some(status)) => format!("HTTP {status} without a message"),
+        _ => String::new(),
+    };
     if let Some(code) = code {
         return answered(call, code, message, status, Box::new(error));
     }
-    if status == Some(404) {
-        let code = "404 Not Found".to_string();
-        return AwsError::NotFound {
+    // A HEAD answer has no body to carry a code (S3's HeadBucket, HeadObject).
+    match status {
+        Some(404) => answered(call, "NotFound".into(), message, status, Box::new(error)),
+        Some(403) => answered(
             call,
-            code,
+            "AccessDenied".into(),
             message,
-            source: Box::new(error),
-        };
+            status,
+            Box::new(error),
+        ),
+        _ => unanswered(call, error),
     }
-    unanswered(call, error)
 }
 
 fn answered(
@@ -238,7 +246,7 @@ fn answered(
     source: Source,
 ) -> AwsError {
     match code.as_str() {
-        "AccessDenied" | "AccessDeniedException" => AwsError::AccessDenied {
+        "AccessDenied" | "AccessDeniedException" | "Forbidden" => AwsError::AccessDenied {
             call,
             message,
             source,
@@ -277,6 +285,13 @@ fn answered(
         | "ExpiredToken"
         | "ExpiredTokenException"
         | "TokenRefreshRequired" => AwsError::BadCredentials {
+            call,
+            code,
+            message,
+            source,
+        },
+        // Any other "not there" (NoSuchPublicAccessBlockConfiguration, NoSuchLifecycle...).
+        _ if status == Some(404) => AwsError::NotFound {
             call,
             code,
             message,

@@ -290,3 +290,32 @@ fn a_hostile_message_stays_on_one_line() {
     );
     assert!(!said.contains('\n') && !said.contains('\u{1b}'), "{said}");
 }
+
+#[test]
+fn any_404_is_not_found_and_a_bare_403_is_access_denied() {
+    let call = || Call::s3("GetBucketPublicAccessBlock", "s3://issuer");
+    let missing = "The public access block configuration was not found";
+    let error = answer(404, "NoSuchPublicAccessBlockConfiguration", missing)
+        .context(call())
+        .expect_err("an error");
+    assert!(error.is_not_found(), "{error}");
+    assert_eq!(error.code(), Some("NoSuchPublicAccessBlockConfiguration"));
+    let bare = |status: u16| {
+        let error = aws_sdk_iam::operation::get_role::GetRoleError::generic(
+            ErrorMetadata::builder().build(),
+        );
+        let raw = HttpResponse::new(status.try_into().expect("status"), SdkBody::empty());
+        let result: Result<(), _> = Err(SdkError::service_error(error, raw));
+        result
+            .context(Call::s3("ListBucket", "s3://issuer"))
+            .expect_err("an error")
+    };
+    let head = bare(404);
+    assert!(head.is_not_found());
+    assert_eq!(head.code(), Some("NotFound"));
+    assert!(
+        matches!(bare(403), AwsError::AccessDenied { .. }),
+        "{}",
+        bare(403)
+    );
+}
