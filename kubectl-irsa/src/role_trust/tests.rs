@@ -98,3 +98,54 @@ fn unbinding_warns_when_a_wildcard_still_lets_the_account_in() {
         )
     );
 }
+
+#[test]
+fn the_commands_that_fix_a_provider_parse() {
+    use clap::Parser;
+    let issuer = "https://oidc.example.com/id/X";
+    let errors = [
+        TrustError::NoProvider {
+            provider: grant().provider.arn(),
+            issuer: issuer.into(),
+        },
+        TrustError::NoClientId {
+            provider: grant().provider.arn(),
+            issuer: issuer.into(),
+            audience: "api.example.com/$x".into(),
+        },
+    ];
+    for error in errors {
+        let text = error.to_string();
+        let command = text
+            .split("(kubectl irsa ")
+            .nth(1)
+            .and_then(|rest| rest.strip_suffix(')'))
+            .unwrap_or_else(|| panic!("{text}"));
+        let argv = std::iter::once("kubectl-irsa".to_string()).chain(words(command));
+        crate::cli::Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{command}: {e}"));
+    }
+}
+
+/// The words of a command line that quotes with single quotes only (as shell::quote does).
+fn words(line: &str) -> Vec<String> {
+    let (mut words, mut word, mut quoted, mut started) = (Vec::new(), String::new(), false, false);
+    for c in line.chars() {
+        match c {
+            '\'' => (quoted, started) = (!quoted, true),
+            ' ' if !quoted => {
+                if started {
+                    words.push(std::mem::take(&mut word));
+                }
+                started = false;
+            }
+            c => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        words.push(word);
+    }
+    words
+}
