@@ -192,3 +192,21 @@ fn a_refused_call_names_the_iam_action_and_nothing_after_it_runs() {
         )
     );
 }
+
+#[test]
+fn a_throttled_call_is_retried_by_the_sdk() {
+    let world = World::start();
+    world.iam.throttle("ListOpenIDConnectProviders", 2);
+    let run = world.run(&["oidc", "provider", "--issuer", ISSUER, "--apply"]);
+    assert_eq!(run.ok().stdout, format!("{ARN}\n"));
+    assert_eq!(
+        world.iam.calls(),
+        [
+            "ListOpenIDConnectProviders",
+            "ListOpenIDConnectProviders",
+            "ListOpenIDConnectProviders",
+            "CreateOpenIDConnectProvider",
+        ],
+        "two Throttling answers, then the SDK's third attempt"
+    );
+}
