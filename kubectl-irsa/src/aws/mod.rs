@@ -21,7 +21,8 @@
 //!   client (`service_config_key("IAM", ...)` in aws-sdk-iam's config). IAM is global per
 //!   partition: its endpoint rules map any region of a partition to the partition's endpoint
 //!   and signing region (aws: us-east-1, aws-cn: cn-north-1, aws-us-gov: us-gov-west-1), so the
-//!   IAM client only needs *a* region; without one it uses us-east-1 (the aws partition).
+//!   IAM client only needs *a* region; without one it uses us-east-1 (the aws partition), and
+//!   [`Aws::iam_in`] picks the partition of a role's ARN.
 //! - Retries: the SDK's standard mode (throttling and transient errors retried with backoff,
 //!   3 attempts unless `AWS_MAX_ATTEMPTS` or the profile's `max_attempts` says otherwise).
 //! - HTTPS: the client of [`irsa_sts::transport`] (rustls with compiled-in roots), the same
@@ -41,9 +42,7 @@ use credentials::{Explaining, NoCredentialsFound};
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-
-/// Where the global IAM endpoint is signed for when no region is configured.
-const IAM_DEFAULT_REGION: &str = "us-east-1";
+use irsa_sts::Partition;
 
 /// What the command line says about AWS; `None` leaves each to the default chain.
 #[derive(Clone, Debug, Default)]
@@ -103,13 +102,24 @@ impl Aws {
         }
     }
 
-    /// An IAM client (signed for the partition's global endpoint).
+    /// An IAM client for the configured region's partition (aws without a region).
     pub fn iam(&self) -> aws_sdk_iam::Client {
-        let mut builder = aws_sdk_iam::config::Builder::from(&self.config);
-        if self.config.region().is_none() {
-            builder = builder.region(Region::from_static(IAM_DEFAULT_REGION));
-        }
-        aws_sdk_iam::Client::from_conf(builder.build())
+        let partition = self.region().map_or(Partition::Aws, Partition::of_region);
+        self.iam_in(partition)
+    }
+
+    /// An IAM client for `partition` (a role's or a provider's ARN names it): the configured
+    /// region when it is in that partition, else the partition's own (us-east-1, cn-north-1,
+    /// us-gov-west-1), so an aws-cn role is never looked for in the aws partition's IAM.
+    pub fn iam_in(&self, partition: Partition) -> aws_sdk_iam::Client {
+        let region = match self.region() {
+            Some(region) if Partition::of_region(region) == partition => region.to_string(),
+            _ => partition.default_region().to_string(),
+        };
+        let config = aws_sdk_iam::config::Builder::from(&self.config)
+            .region(Region::new(region))
+            .build();
+        aws_sdk_iam::Client::from_conf(config)
     }
 
     /// An S3 client for the configured region.

@@ -319,3 +319,31 @@ fn any_404_is_not_found_and_a_bare_403_is_access_denied() {
         bare(403)
     );
 }
+
+#[tokio::test]
+async fn iam_is_called_in_the_partition_of_the_role() {
+    let region = |client: aws_sdk_iam::Client| client.config().region().map(|r| r.to_string());
+    let vars = with_keys(&[("AWS_REGION", "eu-west-1")]);
+    let aws = load_in(&AwsOptions::default(), &vars, &[]).await;
+    assert_eq!(region(aws.iam()).as_deref(), Some("eu-west-1"));
+    assert_eq!(
+        region(aws.iam_in(Partition::Aws)).as_deref(),
+        Some("eu-west-1")
+    );
+    assert_eq!(
+        region(aws.iam_in(Partition::AwsCn)).as_deref(),
+        Some("cn-north-1")
+    );
+    let china = AwsOptions {
+        profile: None,
+        region: Some("cn-northwest-1".into()),
+    };
+    let aws = load_in(&china, &with_keys(&[]), &[]).await;
+    assert_eq!(region(aws.iam()).as_deref(), Some("cn-northwest-1"));
+    assert_eq!(
+        region(aws.iam_in(Partition::AwsUsGov)).as_deref(),
+        Some("us-gov-west-1")
+    );
+    let nowhere = load_in(&AwsOptions::default(), &with_keys(&[]), &[]).await;
+    assert_eq!(region(nowhere.iam()).as_deref(), Some("us-east-1"));
+}
