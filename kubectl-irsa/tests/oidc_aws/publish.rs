@@ -196,3 +196,38 @@ fn publish_needs_create_bucket_for_a_missing_bucket() {
     assert_eq!(location, "eu-west-1");
     assert!(dir.join("keys/sa-signer.key").exists());
 }
+
+#[test]
+fn publish_behind_a_cdn_takes_the_issuer_path_as_the_prefix_with_no_verify() {
+    let world = World::start();
+    world.run(&["oidc", "keygen", "--out", "keys"]).ok();
+    let run = world.run(&[
+        "oidc",
+        "publish",
+        "--issuer",
+        "https://oidc.example.com/cluster-1",
+        "--bucket",
+        BUCKET,
+        "--region",
+        "eu-west-1",
+        "--create-bucket",
+        "--public-key",
+        "keys/sa-signer.pub",
+        "--no-verify",
+    ]);
+    let stdout = &run.ok().stdout;
+    assert!(stdout.starts_with(&format!(
+        "Bucket {BUCKET} (eu-west-1): s3://{BUCKET}/cluster-1/.well-known/openid-configuration and s3://{BUCKET}/cluster-1/keys.json\n"
+    )), "{stdout}");
+    assert!(
+        stdout.ends_with(
+            "Not verified (--no-verify): check that the issuer URL serves both documents\n"
+        ),
+        "{stdout}"
+    );
+    let back = world.read_back(&["cluster-1/.well-known/openid-configuration"]);
+    assert_eq!(
+        back["objects"]["cluster-1/.well-known/openid-configuration"][1]["jwks_uri"],
+        "https://oidc.example.com/cluster-1/keys.json"
+    );
+}
