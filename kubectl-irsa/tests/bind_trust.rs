@@ -78,8 +78,11 @@ fn two_service_accounts_bound_then_one_unbound() {
             ]))
         ])
     );
-    // Binding again changes nothing in IAM.
+    // Binding again changes nothing in IAM: two reads, no write.
+    iam.fake.reset_calls();
     let again = iam.run(&cluster, &bind("cart", &[]));
+    assert_eq!(iam.fake.calls().len(), 2, "{:?}", iam.fake.calls());
+    assert_eq!(iam.fake.writes(), Vec::<String>::new());
     assert_eq!(
         again.ok().stdout,
         format!(

@@ -258,6 +258,31 @@ fn verify_waits_until_sts_sees_the_change() {
 }
 
 #[test]
+fn verify_waits_for_sts_to_see_a_new_provider() {
+    let (iam, cluster) = (Iam::start(), Cluster::start());
+    cluster.fake.add_namespace("shop");
+    // The exchange itself tries InvalidIdentityToken 3 times (the Go SDK retries it as
+    // transient too); --verify then tries again.
+    iam.fake
+        .propagation_delay(Propagation::Calls(3), Refusal::NoProvider);
+    let run = iam.run(&cluster, &bind("cart", &["--create-role", "--verify"]));
+    let verdict = run.ok().stdout.lines().last().unwrap_or_default();
+    assert!(
+        verdict.starts_with(&format!(
+            "verified: shop/cart assumes {ROLE} as arn:aws:sts::123456789012:assumed-role/cart/kubectl-irsa.shop.cart (attempt 2, after "
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.ends_with("(InvalidIdentityToken) on attempt 1: IAM changes take seconds to reach STS, trying again\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(iam.fake.count("AssumeRoleWithWebIdentity"), 4);
+}
+
+#[test]
 fn verify_gives_up_when_its_time_is_up() {
     let (iam, cluster) = (Iam::start(), Cluster::start());
     cluster.fake.add_namespace("shop");
