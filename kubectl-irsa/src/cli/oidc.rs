@@ -24,7 +24,10 @@ Examples:
   # Keys, apiserver settings and documents for an issuer on S3
   kubectl irsa oidc keygen --out keys
   kubectl irsa oidc apiserver-config --issuer https://irsa-oidc-demo.s3.eu-west-1.amazonaws.com --key-dir keys --flavor kind
-  kubectl irsa oidc documents --issuer https://irsa-oidc-demo.s3.eu-west-1.amazonaws.com --public-key keys/sa-signer.pub --out public";
+  kubectl irsa oidc documents --issuer https://irsa-oidc-demo.s3.eu-west-1.amazonaws.com --public-key keys/sa-signer.pub --out public
+
+  # Or all of it, applied: keys, documents on S3, the IAM provider, then the kind config
+  kubectl irsa oidc setup --bucket irsa-oidc-demo --region eu-west-1 --key-dir keys --flavor kind > kind.yaml";
 
 #[derive(Debug, Subcommand)]
 pub enum OidcCommand {

@@ -182,6 +182,35 @@ pub fn opened(current: Option<AccessBlock>) -> Option<AccessBlock> {
     })
 }
 
+/// Where to fetch the two documents to check them, and how to name that place: the issuer's
+/// discovery URL and `jwks_uri`, as IAM fetches them; or, when an endpoint override points the
+/// SDK's S3 elsewhere (a test S3, a proxy), that endpoint's path-style URLs of the two keys,
+/// since the issuer's hostname is the real S3's.
+pub fn fetch_urls(
+    issuer: &str,
+    jwks_uri: &str,
+    target: &Target,
+    endpoint: Option<String>,
+) -> (String, [String; 2]) {
+    match endpoint {
+        Some(endpoint) => {
+            let base = format!("{}/{}", endpoint.trim_end_matches('/'), target.bucket);
+            let urls = [
+                format!("{base}/{}", target.discovery_key),
+                format!("{base}/{}", target.jwks_key),
+            ];
+            (
+                format!("{base} (the S3 endpoint override, not the issuer URL)"),
+                urls,
+            )
+        }
+        None => {
+            let discovery = format!("{}/{DISCOVERY_PATH}", issuer.trim_end_matches('/'));
+            (issuer.to_string(), [discovery, jwks_uri.to_string()])
+        }
+    }
+}
+
 /// Whether what was fetched is what was published: both documents equal as JSON (key order
 /// and whitespace aside). `what` names where they were fetched, for the message.
 pub fn check_served(

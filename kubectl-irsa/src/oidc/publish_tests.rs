@@ -200,3 +200,72 @@ fn only_the_two_policy_settings_are_lifted() {
     assert_eq!(opened(Some(acls_only)), None);
     assert_eq!(opened(None), None);
 }
+
+#[test]
+fn documents_are_fetched_where_iam_fetches_them_or_from_the_endpoint_override() {
+    let target = ok("https://oidc-b.s3.eu-west-1.amazonaws.com/c1/", "oidc-b");
+    let jwks_uri = "https://oidc-b.s3.eu-west-1.amazonaws.com/c1/keys.json";
+    assert_eq!(
+        fetch_urls(
+            "https://oidc-b.s3.eu-west-1.amazonaws.com/c1/",
+            jwks_uri,
+            &target,
+            None
+        ),
+        (
+            "https://oidc-b.s3.eu-west-1.amazonaws.com/c1/".to_string(),
+            [
+                "https://oidc-b.s3.eu-west-1.amazonaws.com/c1/.well-known/openid-configuration"
+                    .to_string(),
+                jwks_uri.to_string(),
+            ]
+        )
+    );
+    let (what, urls) = fetch_urls(
+        "https://x",
+        jwks_uri,
+        &target,
+        Some("http://127.0.0.1:5000/".into()),
+    );
+    assert_eq!(
+        what,
+        "http://127.0.0.1:5000/oidc-b (the S3 endpoint override, not the issuer URL)"
+    );
+    assert_eq!(
+        urls,
+        [
+            "http://127.0.0.1:5000/oidc-b/c1/.well-known/openid-configuration",
+            "http://127.0.0.1:5000/oidc-b/c1/keys.json"
+        ]
+    );
+}
+
+#[test]
+fn served_documents_must_be_the_uploaded_ones() {
+    let discovery = json!({"issuer": "https://i"});
+    let jwks = json!({"keys": []});
+    let expected = (&discovery, &jwks);
+    assert_eq!(
+        check_served(
+            "https://i",
+            b"{ \"issuer\" : \"https://i\" }",
+            b"{\"keys\":[]}",
+            expected
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        check_served("https://i", b"{\"issuer\": \"https://j\"}", b"{\"keys\":[]}", expected),
+        Err("the discovery document at https://i is not the one uploaded (a cache or another copy answers)".into())
+    );
+    assert!(
+        check_served(
+            "https://i",
+            b"{\"issuer\": \"https://i\"}",
+            b"<html>",
+            expected
+        )
+        .unwrap_err()
+        .starts_with("the JWKS at https://i is not JSON")
+    );
+}

@@ -271,30 +271,8 @@ pub async fn verify(
         max_body: 1 << 20,
         user_agent: concat!("kubectl-irsa/", env!("CARGO_PKG_VERSION")),
     };
-    let (what, urls) = match s3_endpoint_override() {
-        Some(endpoint) => {
-            let base = format!("{}/{}", endpoint.trim_end_matches('/'), target.bucket);
-            (
-                format!("{base} (the S3 endpoint override, not the issuer URL)"),
-                [
-                    format!("{base}/{}", target.discovery_key),
-                    format!("{base}/{}", target.jwks_key),
-                ],
-            )
-        }
-        None => {
-            let discovery = format!(
-                "{}/{}",
-                issuer.trim_end_matches('/'),
-                documents::DISCOVERY_PATH
-            );
-            let jwks_uri = documents.discovery["jwks_uri"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            (issuer.to_string(), [discovery, jwks_uri])
-        }
-    };
+    let jwks_uri = documents.discovery["jwks_uri"].as_str().unwrap_or_default();
+    let (what, urls) = plan::fetch_urls(issuer, jwks_uri, target, s3_endpoint_override());
     let mut bodies = Vec::new();
     for url in &urls {
         bodies.push(fetch(url, &options).await?);
