@@ -177,13 +177,13 @@ fn documents_from_key_files_in_every_format() {
             "id_token_signing_alg_values_supported": ["RS256"],
         })
     );
-    // The S3 commands: public-read objects in a bucket whose settings allow them.
+    // The S3 commands: a bucket policy letting anyone read the two objects, ACLs left off.
     let site = path_str(&out);
     for expected in [
         "aws s3api create-bucket --bucket irsa-oidc --region eu-west-1 --create-bucket-configuration LocationConstraint=eu-west-1".to_string(),
-        "--public-access-block-configuration BlockPublicAcls=false,IgnorePublicAcls=false".to_string(),
-        "--ownership-controls 'Rules=[{ObjectOwnership=BucketOwnerPreferred}]'".to_string(),
-        format!("aws s3 cp {site}/.well-known/openid-configuration s3://irsa-oidc/cluster-1/.well-known/openid-configuration --region eu-west-1 --acl public-read --content-type application/json"),
+        "--public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=false,RestrictPublicBuckets=false".to_string(),
+        "\"Resource\":[\"arn:aws:s3:::irsa-oidc/cluster-1/.well-known/openid-configuration\",\"arn:aws:s3:::irsa-oidc/cluster-1/keys.json\"]".to_string(),
+        format!("aws s3 cp {site}/.well-known/openid-configuration s3://irsa-oidc/cluster-1/.well-known/openid-configuration --region eu-west-1 --content-type application/json"),
         format!("aws s3 cp {site}/keys.json s3://irsa-oidc/cluster-1/keys.json"),
         "#   https://s3.eu-west-1.amazonaws.com/irsa-oidc/cluster-1".to_string(),
     ] {

@@ -36,7 +36,7 @@ const ARN: &str =
 /// moto behind the fake IAM, the fake cluster, and the plugin pointed at both.
 struct World {
     iam: FakeIam,
-    _moto: Moto,
+    moto: Moto,
     cluster: Cluster,
 }
 
@@ -45,7 +45,7 @@ impl World {
         let moto = Moto::start();
         World {
             iam: FakeIam::start(moto.port()),
-            _moto: moto,
+            moto,
             cluster: Cluster::start(),
         }
     }

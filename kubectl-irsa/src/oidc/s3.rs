@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
+use serde_json::json;
+
 use super::documents::DISCOVERY_PATH;
+use super::publish::{Target, partition, read_statement};
 use crate::shell::quote as shell_quote;
 
 /// An issuer URL served straight from an S3 bucket.
@@ -62,17 +65,24 @@ impl S3Issuer {
         self.region.as_deref().unwrap_or("us-east-1")
     }
 
+    /// The object key of `PATH` under the issuer: `PREFIX/PATH`.
+    fn key(&self, path: &str) -> String {
+        match self.prefix.as_str() {
+            "" => path.to_string(),
+            prefix => format!("{prefix}/{path}"),
+        }
+    }
+
     /// `s3://BUCKET/PREFIX/PATH`.
     fn object(&self, path: &str) -> String {
-        match self.prefix.as_str() {
-            "" => format!("s3://{}/{path}", self.bucket),
-            prefix => format!("s3://{}/{prefix}/{path}", self.bucket),
-        }
+        format!("s3://{}/{}", self.bucket, self.key(path))
     }
 }
 
-/// The AWS CLI commands that create the bucket, allow public-read objects in it, and upload
-/// the two documents from `out` (comment lines start with `#`).
+/// The AWS CLI commands that create the bucket, let its policy grant public reads (the two
+/// policy settings of the public-access block off, the ACL ones on), grant `s3:GetObject` to
+/// anyone on exactly the two documents, and upload them from `out` (comment lines start
+/// with `#`). `oidc publish` does the same, merging the policy instead of replacing it.
 pub fn upload_commands(s3: &S3Issuer, out: &Path, jwks_path: &str) -> Vec<String> {
     let bucket = shell_quote(&s3.bucket);
     let region = s3.region_or_default();
@@ -81,22 +91,34 @@ pub fn upload_commands(s3: &S3Issuer, out: &Path, jwks_path: &str) -> Vec<String
     } else {
         format!(" --create-bucket-configuration LocationConstraint={region}")
     };
+    let target = Target {
+        bucket: s3.bucket.clone(),
+        region: s3.region.clone(),
+        discovery_key: s3.key(DISCOVERY_PATH),
+        jwks_key: s3.key(jwks_path),
+        s3_url: true,
+    };
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [read_statement(&target, partition(region))],
+    });
     let mut lines = vec![
         format!(
-            "# Publish on S3: bucket {} in {region}. New buckets refuse public ACLs; the second and third commands allow them for this bucket.",
+            "# Publish on S3: bucket {} in {region}, its policy letting anyone read these two objects only (ACLs stay off). put-bucket-policy replaces a policy the bucket has: `kubectl irsa oidc publish` merges into it instead.",
             s3.bucket
         ),
         format!("aws s3api create-bucket --bucket {bucket} --region {region}{location}"),
         format!(
-            "aws s3api put-public-access-block --bucket {bucket} --region {region} --public-access-block-configuration BlockPublicAcls=false,IgnorePublicAcls=false,BlockPublicPolicy=true,RestrictPublicBuckets=true"
+            "aws s3api put-public-access-block --bucket {bucket} --region {region} --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=false,RestrictPublicBuckets=false"
         ),
         format!(
-            "aws s3api put-bucket-ownership-controls --bucket {bucket} --region {region} --ownership-controls 'Rules=[{{ObjectOwnership=BucketOwnerPreferred}}]'"
+            "aws s3api put-bucket-policy --bucket {bucket} --region {region} --policy {}",
+            shell_quote(&policy.to_string())
         ),
     ];
     for path in [DISCOVERY_PATH, jwks_path] {
         lines.push(format!(
-            "aws s3 cp {} {} --region {region} --acl public-read --content-type application/json",
+            "aws s3 cp {} {} --region {region} --content-type application/json",
             shell_quote(&out.join(path).to_string_lossy()),
             shell_quote(&s3.object(path)),
         ));
@@ -214,15 +236,41 @@ mod tests {
     }
 
     #[test]
-    fn upload_commands_allow_public_read_and_upload_both_documents() {
+    fn upload_commands_grant_public_reads_on_the_two_documents_only() {
         let issuer = S3Issuer::parse("https://oidc-b.s3.eu-west-1.amazonaws.com/c1").unwrap();
         let lines = upload_commands(&issuer, Path::new("out dir"), "keys.json");
-        let text = lines.join("\n");
-        assert!(text.contains("aws s3api create-bucket --bucket oidc-b --region eu-west-1 --create-bucket-configuration LocationConstraint=eu-west-1"));
-        assert!(text.contains("BlockPublicAcls=false,IgnorePublicAcls=false"));
-        assert!(text.contains("'Rules=[{ObjectOwnership=BucketOwnerPreferred}]'"));
-        assert!(text.contains("aws s3 cp 'out dir/.well-known/openid-configuration' s3://oidc-b/c1/.well-known/openid-configuration --region eu-west-1 --acl public-read --content-type application/json"));
-        assert!(text.contains("aws s3 cp 'out dir/keys.json' s3://oidc-b/c1/keys.json"));
+        assert_eq!(lines.len(), 6, "{lines:?}");
+        assert_eq!(
+            lines[1],
+            "aws s3api create-bucket --bucket oidc-b --region eu-west-1 --create-bucket-configuration LocationConstraint=eu-west-1"
+        );
+        assert_eq!(
+            lines[2],
+            "aws s3api put-public-access-block --bucket oidc-b --region eu-west-1 --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=false,RestrictPublicBuckets=false"
+        );
+        let policy = lines[3]
+            .strip_prefix(
+                "aws s3api put-bucket-policy --bucket oidc-b --region eu-west-1 --policy '",
+            )
+            .and_then(|rest| rest.strip_suffix('\''))
+            .unwrap();
+        let policy: serde_json::Value = serde_json::from_str(policy).unwrap();
+        assert_eq!(
+            policy["Statement"][0]["Resource"],
+            json!([
+                "arn:aws:s3:::oidc-b/c1/.well-known/openid-configuration",
+                "arn:aws:s3:::oidc-b/c1/keys.json"
+            ])
+        );
+        assert_eq!(policy["Statement"][0]["Principal"], "*");
+        assert_eq!(
+            lines[4],
+            "aws s3 cp 'out dir/.well-known/openid-configuration' s3://oidc-b/c1/.well-known/openid-configuration --region eu-west-1 --content-type application/json"
+        );
+        assert_eq!(
+            lines[5],
+            "aws s3 cp 'out dir/keys.json' s3://oidc-b/c1/keys.json --region eu-west-1 --content-type application/json"
+        );
 
         let global = S3Issuer::parse("https://oidc-b.s3.amazonaws.com").unwrap();
         let text = upload_commands(&global, Path::new("out"), "openid/v1/jwks").join("\n");
@@ -231,6 +279,9 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("s3://oidc-b/openid/v1/jwks"));
+        let china = S3Issuer::parse("https://b.s3.cn-north-1.amazonaws.com.cn").unwrap();
+        let text = upload_commands(&china, Path::new("out"), "keys.json").join("\n");
+        assert!(text.contains("arn:aws-cn:s3:::b/keys.json"), "{text}");
     }
 
     #[test]

@@ -231,3 +231,85 @@ fn publish_behind_a_cdn_takes_the_issuer_path_as_the_prefix_with_no_verify() {
         "https://oidc.example.com/cluster-1/keys.json"
     );
 }
+
+#[test]
+fn the_printed_upload_commands_of_oidc_documents_work_when_pasted() {
+    let world = World::start();
+    world.run(&["oidc", "keygen", "--out", "keys"]).ok();
+    let run = world.run(&[
+        "oidc",
+        "documents",
+        "--issuer",
+        ISSUER,
+        "--public-key",
+        "keys/sa-signer.pub",
+        "--out",
+        "site",
+    ]);
+    let script: Vec<&str> = run
+        .ok()
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("aws "))
+        .collect();
+    assert_eq!(script.len(), 5, "{}", run.stdout);
+    let venv_bin_dir = venv_bin("aws").parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        venv_bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = Command::new("bash")
+        .args(["-euc", &script.join("\n")])
+        .current_dir(world.cluster.dir.path())
+        .env("PATH", path)
+        .env("HOME", world.cluster.dir.path())
+        // Straight to moto: the fake's relay answers the AWS CLI's PutObject with a 500 (the
+        // SDK's goes through), and nothing here needs counting.
+        .env("AWS_ENDPOINT_URL", world.moto.url())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let discovery_key = "cluster-1/.well-known/openid-configuration";
+    let jwks_key = "cluster-1/keys.json";
+    let back = world.read_back(&[discovery_key, jwks_key]);
+    assert_eq!(back["objects"][discovery_key][0], "application/json");
+    assert_eq!(back["objects"][jwks_key][0], "application/json");
+    assert_eq!(back["objects"][discovery_key][1]["issuer"], ISSUER);
+    assert_eq!(
+        back["policy"]["Statement"][0]["Resource"],
+        json!([
+            format!("arn:aws:s3:::{BUCKET}/{discovery_key}"),
+            format!("arn:aws:s3:::{BUCKET}/{jwks_key}")
+        ])
+    );
+    assert_eq!(
+        back["block"],
+        json!({"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": false, "RestrictPublicBuckets": false})
+    );
+
+    // `oidc publish` then finds everything in place: the same statement, the same objects.
+    world.iam.reset_calls();
+    let again = world.run(&[
+        "oidc",
+        "publish",
+        "--issuer",
+        ISSUER,
+        "--bucket",
+        BUCKET,
+        "--public-key",
+        "keys/sa-signer.pub",
+    ]);
+    assert!(
+        again.ok().stdout.contains("\n  nothing changed:"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(world.iam.writes(), Vec::<String>::new());
+}
