@@ -1,5 +1,6 @@
 //! `kubectl irsa oidc ...`: the self-hosted issuer kit (documents, thumbprint, provider,
-//! apiserver-config, keygen).
+//! apiserver-config, keygen), and the verbs that apply it in AWS (provider --apply, publish,
+//! setup).
 
 mod apiserver;
 mod files;
