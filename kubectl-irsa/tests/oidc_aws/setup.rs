@@ -111,3 +111,31 @@ fn kid_of(dir: &Path) -> String {
     std::fs::remove_dir_all(dir.join("documents")).unwrap();
     jwks["keys"][0]["kid"].as_str().unwrap().to_string()
 }
+
+#[test]
+fn setup_refuses_a_key_pair_that_does_not_match_before_any_call() {
+    let world = World::start();
+    world.run(&["oidc", "keygen", "--out", "a"]).ok();
+    world.run(&["oidc", "keygen", "--out", "b"]).ok();
+    let dir = world.cluster.dir.path();
+    std::fs::copy(dir.join("b/sa-signer.pub"), dir.join("a/sa-signer.pub")).unwrap();
+    let run = world.run(&[
+        "oidc",
+        "setup",
+        "--bucket",
+        BUCKET,
+        "--region",
+        "eu-west-1",
+        "--key-dir",
+        "a",
+    ]);
+    run.fails(
+        2,
+        "error: --key-dir a: sa-signer.pub does not hold the public key of sa-signer.key",
+    );
+    assert_eq!(
+        world.iam.calls(),
+        Vec::<String>::new(),
+        "nothing asked of AWS"
+    );
+}

@@ -98,7 +98,7 @@ fn check_existing(args: &ApiserverConfigArgs) -> Result<()> {
 }
 
 /// The key directory as an absolute UTF-8 path, and the key that will sign.
-fn key_dir(given: &Path) -> Result<(String, PublicKey)> {
+pub(super) fn key_dir(given: &Path) -> Result<(String, PublicKey)> {
     let shown = given.display();
     let dir = std::fs::canonicalize(given).map_err(|e| {
         usage(format!("cannot read --key-dir {shown}: {e} (create the keys with `kubectl irsa oidc keygen --out {shown}`)"))

@@ -54,6 +54,8 @@ pub async fn setup(request: &Request<'_>, out: Output) -> Result<ExitCode> {
         out.status(line);
     }
     let (keys, generated) = ensure_keys(request.key_dir)?;
+    // The pair checked now (the private key matches sa-signer.pub), not after AWS is changed.
+    apiserver::key_dir(request.key_dir)?;
     let mut changes = generated.into_iter().collect::<Vec<_>>();
     let documents = publish_verb::documents_for(issuer.as_str(), jwks_path, &keys);
     let applied = aws_steps(
