@@ -210,3 +210,16 @@ fn a_throttled_call_is_retried_by_the_sdk() {
         "two Throttling answers, then the SDK's third attempt"
     );
 }
+
+#[test]
+fn a_china_bucket_issuer_gets_its_provider_in_aws_cn() {
+    let world = World::start();
+    let issuer = "https://irsa-cn.s3.cn-north-1.amazonaws.com.cn";
+    let run = world.run(&["oidc", "provider", "--issuer", issuer, "--apply"]);
+    assert_eq!(
+        run.ok().stdout,
+        "arn:aws-cn:iam::123456789012:oidc-provider/irsa-cn.s3.cn-north-1.amazonaws.com.cn\n",
+        "signed for cn-north-1 with no region configured: {}",
+        run.stderr
+    );
+}

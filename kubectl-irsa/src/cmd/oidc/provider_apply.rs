@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use irsa_sts::Partition;
+
 use crate::aws::{Aws, Call, Context};
 use crate::error::Result;
 use crate::oidc::provider::{self, Thumbprints};
@@ -37,7 +39,7 @@ pub async fn apply(
     timeout: Duration,
     out: Output,
 ) -> Result<Applied> {
-    let iam = aws.iam();
+    let iam = iam_for(aws, issuer);
     let hostpath = provider::hostpath(issuer);
     let listed = iam
         .list_open_id_connect_providers()
@@ -78,6 +80,19 @@ pub async fn apply(
         client_ids: client_ids.to_vec(),
         existed: false,
     })
+}
+
+/// IAM of the issuer's partition when its S3 hostname names one (a cn-north-1 bucket's
+/// provider lives in aws-cn's IAM), else of the configured region's.
+fn iam_for(aws: &Aws, issuer: &str) -> aws_sdk_iam::Client {
+    match s3::S3Issuer::parse(issuer) {
+        Some(s3) if s3.china => aws.iam_in(Partition::AwsCn),
+        Some(s3) => match s3.region {
+            Some(region) => aws.iam_in(Partition::of_region(&region)),
+            None => aws.iam_in(Partition::Aws),
+        },
+        None => aws.iam(),
+    }
 }
 
 /// Adds the client IDs the existing provider `arn` lacks.
