@@ -196,3 +196,68 @@ fn throttling_is_retried_by_the_sdk() {
         ]
     );
 }
+
+#[test]
+fn aws_endpoint_url_s3_alone_reaches_s3_with_the_region_the_issuer_names() {
+    let world = World::start();
+    let url = world.fake.url();
+    let keys = world.home.path().join("keys");
+    let keys = keys.to_str().unwrap();
+    run(plugin(
+        world.home.path(),
+        &["oidc", "keygen", "--out", keys],
+        &[],
+    ))
+    .ok();
+    let public = format!("{keys}/sa-signer.pub");
+    let args = [
+        "oidc",
+        "publish",
+        "--issuer",
+        ISSUER,
+        "--bucket",
+        "irsa-oidc-demo",
+        "--create-bucket",
+        "--public-key",
+        &public,
+        "--no-verify",
+    ];
+    let vars = [
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ),
+        ("AWS_ENDPOINT_URL_S3", url.as_str()),
+    ];
+    let published = run(plugin(world.home.path(), &args, &vars));
+    published.ok();
+    // Each document read before it is written (a second run writes nothing); HEAD first.
+    assert_eq!(
+        world.fake.calls(),
+        [
+            "HEAD /irsa-oidc-demo/",
+            "PUT /irsa-oidc-demo/",
+            "GET /irsa-oidc-demo/cluster-1/keys.json",
+            "PUT /irsa-oidc-demo/cluster-1/keys.json",
+            "GET /irsa-oidc-demo/cluster-1/.well-known/openid-configuration",
+            "PUT /irsa-oidc-demo/cluster-1/.well-known/openid-configuration",
+            "GET /irsa-oidc-demo/?publicAccessBlock",
+            "GET /irsa-oidc-demo/?policy",
+            "PUT /irsa-oidc-demo/?policy",
+        ],
+        "{}",
+        published.stderr
+    );
+    assert_eq!(
+        world.fake.writes(),
+        [
+            "PUT /irsa-oidc-demo/",
+            "PUT /irsa-oidc-demo/cluster-1/keys.json",
+            "PUT /irsa-oidc-demo/cluster-1/.well-known/openid-configuration",
+            "PUT /irsa-oidc-demo/?policy",
+        ],
+        "{}",
+        published.stderr
+    );
+}
