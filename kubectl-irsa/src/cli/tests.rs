@@ -93,7 +93,9 @@ fn cluster_flags_only_where_a_cluster_is_used() {
             "kubectl irsa oidc keygen",
             "kubectl irsa oidc thumbprint",
             "kubectl irsa oidc provider",
+            // These two read the cluster only for its control plane's flags: no namespace.
             "kubectl irsa oidc apiserver-config",
+            "kubectl irsa oidc setup",
         ];
         assert_eq!(
             has_namespace,
