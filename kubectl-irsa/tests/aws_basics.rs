@@ -162,6 +162,39 @@ fn no_credentials_is_one_line_naming_the_chain_and_the_fix() {
 }
 
 #[test]
+fn a_credential_source_that_fails_is_named_with_another_way() {
+    let world = World::start();
+    let url = world.fake.url();
+    let config = "[profile broken]\ncredential_process = /nonexistent/helper\n";
+    let aws = world.home.path().join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    std::fs::write(aws.join("config"), config).unwrap();
+    let vars = [
+        ("AWS_ENDPOINT_URL_IAM", url.as_str()),
+        ("AWS_PROFILE", "broken"),
+    ];
+    let failed = run(plugin(world.home.path(), &APPLY, &vars));
+    assert_eq!(failed.code, 1);
+    let line = failed.failure();
+    assert!(
+        line.starts_with(
+            "error: cannot load AWS credentials for iam:ListOpenIDConnectProviders on *: "
+        ),
+        "{line}"
+    );
+    assert!(line.contains("/nonexistent/helper"), "{line}");
+    assert!(
+        line.ends_with(
+            "; run `aws sso login` if the profile's session expired, or give credentials another \
+             way (--profile, AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; off EC2, \
+             AWS_EC2_METADATA_DISABLED=true skips instance metadata)"
+        ),
+        "{line}"
+    );
+    assert!(world.fake.calls().is_empty());
+}
+
+#[test]
 fn access_denied_names_the_refused_action_and_the_fix() {
     let world = World::start();
     world.fake.deny("CreateOpenIDConnectProvider");

@@ -82,7 +82,7 @@ pub enum AwsError {
         source: Source,
     },
     #[error(
-        "cannot load AWS credentials for {call}: {detail}; fix the profile, or run `aws sso login` if its session expired"
+        "cannot load AWS credentials for {call}: {detail}; run `aws sso login` if the profile's session expired, or give credentials another way (--profile, AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; off EC2, AWS_EC2_METADATA_DISABLED=true skips instance metadata)"
     )]
     Credentials {
         call: Box<Call>,
