@@ -226,3 +226,41 @@ async fn sts_refuses_the_first_calls_after_a_trust_change() {
     );
     assert_eq!(fake.count("AssumeRoleWithWebIdentity"), 4);
 }
+
+#[tokio::test]
+async fn s3_slow_down_is_retried_and_s3_access_denied_is_named() {
+    let moto = Moto::start();
+    let fake = FakeIam::start(moto.port());
+    let url = fake.url();
+    let vars: Vec<_> = KEYS
+        .iter()
+        .copied()
+        .chain([
+            ("AWS_ENDPOINT_URL_S3", url.as_str()),
+            ("AWS_REGION", "us-east-1"),
+        ])
+        .collect();
+    let s3 = load_in(&AwsOptions::default(), &vars, &[])
+        .await
+        .s3()
+        .expect("a region");
+    fake.throttle("PUT /issuer/", 1);
+    let created = s3.create_bucket().bucket("issuer").send().await;
+    assert!(created.is_ok(), "{created:?}");
+    assert_eq!(fake.calls(), ["PUT /issuer/", "PUT /issuer/"]);
+    fake.deny("PUT /issuer/?policy");
+    let error = s3
+        .put_bucket_policy()
+        .bucket("issuer")
+        .policy("{}")
+        .send()
+        .await
+        .context(Call::s3("PutBucketPolicy", "s3://issuer"))
+        .expect_err("denied");
+    assert!(
+        error.to_string().starts_with(
+            "AWS refused s3:PutBucketPolicy on s3://issuer (AccessDenied: Access Denied); "
+        ),
+        "{error}"
+    );
+}
