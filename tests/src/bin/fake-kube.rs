@@ -42,11 +42,32 @@ struct Args {
     /// Exit code of every new pod (0: it succeeds).
     #[arg(long, default_value_t = 0)]
     pod_exit_code: i32,
+
+    /// The issuer tokens carry (the apiserver's --service-account-issuer).
+    #[arg(long, value_name = "URL")]
+    issuer: Option<String>,
+
+    /// The RSA private key tokens are signed with (the apiserver's
+    /// --service-account-signing-key-file), PEM.
+    #[arg(long, value_name = "FILE")]
+    signing_key: Option<PathBuf>,
 }
 
 fn main() {
     let args = Args::parse();
     let fake = FakeKube::start();
+    if let Some(issuer) = &args.issuer {
+        fake.set_issuer(issuer);
+    }
+    if let Some(path) = &args.signing_key {
+        let given = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|pem| fake.use_signing_key_pem(&pem));
+        if let Err(why) = given {
+            eprintln!("fake-kube: --signing-key {}: {why}", path.display());
+            std::process::exit(2);
+        }
+    }
     for n in 0..args.namespaces {
         let namespace = format!("ns-{n}");
         fake.add_namespace(&namespace);

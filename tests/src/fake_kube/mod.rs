@@ -390,6 +390,16 @@ impl FakeKube {
         self.shared.signer.use_ec();
     }
 
+    /// Signs tokens with the RSA private key in `pem` from now on and publishes it, as an
+    /// apiserver given it as `--service-account-signing-key-file` does.
+    ///
+    /// # Errors
+    ///
+    /// When `pem` holds no RSA private key, or a key was given already.
+    pub fn use_signing_key_pem(&self, pem: &str) -> Result<(), String> {
+        self.shared.signer.use_rsa_pem(pem)
+    }
+
     /// The issuer tokens carry and discovery announces.
     pub fn issuer(&self) -> String {
         self.shared.config().issuer.clone()

@@ -39,7 +39,11 @@ impl Key {
     /// A fresh RSA 2048 key.
     fn rsa() -> Self {
         let mut rng = rsa::rand_core::OsRng;
-        let private = RsaPrivateKey::new(&mut rng, 2048).expect("generate an RSA 2048 key");
+        Self::rsa_from(RsaPrivateKey::new(&mut rng, 2048).expect("generate an RSA 2048 key"))
+    }
+
+    /// An RSA key given to the apiserver (`--service-account-signing-key-file`).
+    fn rsa_from(private: RsaPrivateKey) -> Self {
         let public = RsaPublicKey::from(&private);
         let der = private.to_pkcs1_der().expect("encode the private key");
         let spki = public.to_public_key_der().expect("encode the public key");
@@ -92,9 +96,11 @@ impl Key {
     }
 }
 
-/// The cluster's signing key: RSA until [`Signer::use_ec`] is called.
+/// The cluster's signing key: RSA until [`Signer::use_ec`] is called, or the key given with
+/// [`Signer::use_rsa_pem`].
 pub(crate) struct Signer {
     rsa: Key,
+    given: OnceLock<Key>,
     ec: OnceLock<Key>,
     use_ec: AtomicBool,
 }
@@ -104,6 +110,7 @@ impl Signer {
     pub(crate) fn generate() -> Self {
         Self {
             rsa: Key::rsa(),
+            given: OnceLock::new(),
             ec: OnceLock::new(),
             use_ec: AtomicBool::new(false),
         }
@@ -116,7 +123,23 @@ impl Signer {
         self.use_ec.store(true, Ordering::SeqCst);
     }
 
+    /// From now on, signs with the RSA private key in `pem` (PKCS#8 or PKCS#1), as an
+    /// apiserver started with it as `--service-account-signing-key-file` does.
+    pub(crate) fn use_rsa_pem(&self, pem: &str) -> Result<(), String> {
+        use rsa::pkcs1::DecodeRsaPrivateKey as _;
+        use rsa::pkcs8::DecodePrivateKey as _;
+        let private = RsaPrivateKey::from_pkcs8_pem(pem)
+            .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
+            .map_err(|e| format!("not an RSA private key in PEM: {e}"))?;
+        self.given
+            .set(Key::rsa_from(private))
+            .map_err(|_| "a signing key was given already".to_string())
+    }
+
     fn active(&self) -> &Key {
+        if let Some(given) = self.given.get() {
+            return given;
+        }
         match self.ec.get() {
             Some(ec) if self.use_ec.load(Ordering::SeqCst) => ec,
             _ => &self.rsa,
