@@ -294,3 +294,41 @@ fn aws_endpoint_url_s3_alone_reaches_s3_with_the_region_the_issuer_names() {
         published.stderr
     );
 }
+
+#[test]
+fn aws_ca_bundle_is_trusted_for_an_endpoint_behind_a_private_ca() {
+    let moto = Moto::start();
+    let tls = tests::tls::ServerTls::generate(&["127.0.0.1"]);
+    let fake = FakeIam::start_tls(moto.port(), tls.config.clone());
+    let home = tempfile::tempdir().unwrap();
+    let bundle = home.path().join("ca.pem");
+    std::fs::write(&bundle, &tls.ca_pem).unwrap();
+    let url = fake.url();
+    let keys = [
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ),
+        ("AWS_ENDPOINT_URL_IAM", url.as_str()),
+    ];
+    let untrusted = run(plugin(home.path(), &APPLY, &keys));
+    assert_eq!(untrusted.code, 1);
+    assert_eq!(
+        untrusted.stderr,
+        "error: cannot reach AWS for iam:ListOpenIDConnectProviders on *: invalid peer \
+         certificate: UnknownIssuer; check the network and proxy, and AWS_ENDPOINT_URL_IAM, \
+         AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL if set\n"
+    );
+    let with_bundle = [&keys[..], &[("AWS_CA_BUNDLE", bundle.to_str().unwrap())]].concat();
+    let applied = run(plugin(home.path(), &APPLY, &with_bundle));
+    assert_eq!(applied.ok().stdout, format!("{ARN}\n"));
+    let missing = [&keys[..], &[("AWS_CA_BUNDLE", "/nonexistent/ca.pem")]].concat();
+    let failed = run(plugin(home.path(), &APPLY, &missing));
+    assert_eq!(failed.code, 1);
+    assert_eq!(
+        failed.stderr,
+        "error: cannot use AWS_CA_BUNDLE=/nonexistent/ca.pem: No such file or directory (os \
+         error 2); point it at a readable PEM file of CA certificates, or unset it\n"
+    );
+}

@@ -95,6 +95,15 @@ pub struct FakeIam {
 impl FakeIam {
     /// Starts relaying to the moto server listening on `moto_port` (see [`crate::Moto::port`]).
     pub fn start(moto_port: u16) -> Self {
+        Self::serve(moto_port, None)
+    }
+
+    /// The same over HTTPS with `tls` (see [`crate::tls::ServerTls`]), for CA bundle tests.
+    pub fn start_tls(moto_port: u16, tls: Arc<rustls::ServerConfig>) -> Self {
+        Self::serve(moto_port, Some(tls))
+    }
+
+    fn serve(moto_port: u16, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let state = Arc::new(Mutex::new(State {
             moto_port,
             calls: Vec::new(),
@@ -116,11 +125,11 @@ impl FakeIam {
                 to_response(answer)
             })
         });
-        let server = BackgroundServer::start(handler, None);
+        let server = BackgroundServer::start(handler, tls);
         FakeIam { state, server }
     }
 
-    /// `http://127.0.0.1:PORT`: the endpoint for IAM, S3 and STS.
+    /// `http://127.0.0.1:PORT` (`https` with TLS): the endpoint for IAM, S3 and STS.
     pub fn url(&self) -> String {
         self.server.url()
     }

@@ -169,9 +169,34 @@ pub enum AwsError {
     NoRegion,
     #[error(transparent)]
     Transport(irsa_sts::TransportError),
+    #[error(
+        "cannot use AWS_CA_BUNDLE={}: {reason}; point it at a readable PEM file of CA certificates, or unset it",
+        irsa_sts::text::line(&path.display().to_string())
+    )]
+    CaBundle {
+        path: std::path::PathBuf,
+        reason: String,
+        #[source]
+        source: irsa_sts::TransportError,
+    },
 }
 
 impl AwsError {
+    pub(super) fn ca_bundle(path: &std::path::Path, source: irsa_sts::TransportError) -> Self {
+        let reason = match &source {
+            irsa_sts::TransportError::ReadBundle { source, .. } => source.to_string(),
+            irsa_sts::TransportError::BadBundle { why, .. } => {
+                format!("no usable certificate ({why})")
+            }
+            other => other.to_string(),
+        };
+        AwsError::CaBundle {
+            path: path.to_path_buf(),
+            reason,
+            source,
+        }
+    }
+
     /// Whether the entity the call named does not exist: IAM NoSuchEntity, S3 NoSuchBucket,
     /// NoSuchKey, NoSuchBucketPolicy, or any other answer with status 404 (HeadBucket's
     /// body-less `NotFound`, NoSuchPublicAccessBlockConfiguration).

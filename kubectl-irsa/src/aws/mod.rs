@@ -25,8 +25,9 @@
 //!   [`Aws::iam_in`] picks the partition of a role's ARN.
 //! - Retries: the SDK's standard mode (throttling and transient errors retried with backoff,
 //!   3 attempts unless `AWS_MAX_ATTEMPTS` or the profile's `max_attempts` says otherwise).
-//! - HTTPS: the client of [`irsa_sts::transport`] (rustls with compiled-in roots), the same
-//!   one the STS calls use, so the plugin carries a single TLS stack.
+//! - HTTPS: the client of [`irsa_sts::transport`] (rustls with compiled-in roots, plus
+//!   `AWS_CA_BUNDLE` when set), the same one the STS calls use, so the plugin carries a single
+//!   TLS stack.
 
 mod credentials;
 mod error;
@@ -40,9 +41,11 @@ pub use error::{AwsError, Call, Context};
 
 use credentials::{Explaining, NoCredentialsFound};
 
+use std::path::Path;
+
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use irsa_sts::Partition;
+use irsa_sts::{CaBundle, Partition};
 
 /// What the command line says about AWS; `None` leaves each to the default chain.
 #[derive(Clone, Debug, Default)]
@@ -64,12 +67,23 @@ impl Aws {
     /// lazily by the first call, whose failure says which chain was tried).
     pub async fn load(options: &AwsOptions) -> Result<Self, AwsError> {
         let env_profile = std::env::var("AWS_PROFILE").ok();
-        Ok(Aws::finish(Aws::loader(options)?, options, env_profile).await)
+        let bundle = std::env::var_os("AWS_CA_BUNDLE").filter(|path| !path.is_empty());
+        let loader = Aws::loader(options, bundle.as_deref().map(Path::new))?;
+        Ok(Aws::finish(loader, options, env_profile).await)
     }
 
     /// The default chain's loader, over the one HTTPS client of the plugin.
-    fn loader(options: &AwsOptions) -> Result<aws_config::ConfigLoader, AwsError> {
-        let http = irsa_sts::transport::http_client(None).map_err(AwsError::Transport)?;
+    /// `ca_bundle` (AWS_CA_BUNDLE, as the AWS CLI and SDKs read it) is trusted besides the
+    /// compiled-in roots: a proxy that intercepts TLS, a private endpoint.
+    fn loader(
+        options: &AwsOptions,
+        ca_bundle: Option<&Path>,
+    ) -> Result<aws_config::ConfigLoader, AwsError> {
+        let bundle = ca_bundle
+            .map(|path| CaBundle::from_file(path).map_err(|e| AwsError::ca_bundle(path, e)))
+            .transpose()?;
+        let http =
+            irsa_sts::transport::http_client(bundle.as_ref()).map_err(AwsError::Transport)?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
         if let Some(profile) = &options.profile {
             loader = loader.profile_name(profile);

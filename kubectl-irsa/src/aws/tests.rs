@@ -20,7 +20,7 @@ pub(super) async fn load_in(
         .iter()
         .find(|(name, _)| *name == "AWS_PROFILE")
         .map(|(_, value)| value.to_string());
-    let loader = Aws::loader(options)
+    let loader = Aws::loader(options, None)
         .expect("loader")
         .env(Env::from_slice(vars))
         .fs(Fs::from_slice(files));
