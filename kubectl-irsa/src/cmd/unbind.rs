@@ -104,7 +104,9 @@ async fn prepare(
         account: role.account().to_string(),
         issuer_hostpath: irsa_sts::token::issuer_hostpath(&issuer).to_string(),
     };
-    let iam = crate::aws::Aws::load(&args.aws.options()).await?.iam();
+    let iam = crate::aws::Aws::load(&args.aws.options())
+        .await?
+        .iam_in(role.partition());
     let subject = format!("system:serviceaccount:{namespace}:{name}");
     let Some(existing) = iam::read_trust(&iam, &role).await? else {
         return Err(Error::Usage(format!(

@@ -202,8 +202,14 @@ async fn create(iam: &Client, role: &RoleArn, policy: &Value, spec: &NewRole) ->
     request.send().await.context(call)?;
     for (index, arn) in spec.attach_policy_arns.iter().enumerate() {
         if let Err(error) = attach(iam, role, arn).await {
-            // Nothing half-done: the role goes with what was attached to it.
-            let _ = delete(iam, role, &spec.attach_policy_arns[..index]).await;
+            // Nothing half-done: the role goes with what was attached to it, or the user is
+            // told that it stayed.
+            if let Err(undo) = delete(iam, role, &spec.attach_policy_arns[..index]).await {
+                return Err(Error::Cluster(format!(
+                    "{error}; and role {role}, created just before, could not be deleted ({undo}): detach its policies and delete it (aws iam delete-role --role-name {})",
+                    crate::shell::quote(role.name())
+                )));
+            }
             return Err(error.into());
         }
     }

@@ -36,9 +36,10 @@ pub async fn prepare(
     audience: &str,
     out: Output,
 ) -> Result<Prepared> {
+    // The role's partition picks IAM's (aws-cn, aws-us-gov), whatever region is configured.
     let iam = crate::aws::Aws::load(&args.trust.aws.options())
         .await?
-        .iam();
+        .iam_in(role.partition());
     let subject = format!("system:serviceaccount:{namespace}:{}", args.name);
     let grant = Grant::new(
         role.partition(),
