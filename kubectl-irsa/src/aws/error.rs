@@ -263,6 +263,41 @@ where
     }
 }
 
+/// What an error code means to the user, whatever the service spells it.
+enum Kind {
+    Denied,
+    NotFound,
+    Malformed,
+    Limit,
+    Throttled,
+    BadCredentials,
+    Other,
+}
+
+fn kind(code: &str, status: Option<u16>) -> Kind {
+    match code {
+        "AccessDenied" | "AccessDeniedException" | "Forbidden" => Kind::Denied,
+        "NoSuchEntity" | "NoSuchBucket" | "NoSuchKey" | "NoSuchBucketPolicy" => Kind::NotFound,
+        "MalformedPolicyDocument" | "MalformedPolicy" => Kind::Malformed,
+        "LimitExceeded" => Kind::Limit,
+        "Throttling"
+        | "ThrottlingException"
+        | "SlowDown"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException" => Kind::Throttled,
+        "InvalidClientTokenId"
+        | "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken"
+        | "ExpiredTokenException"
+        | "TokenRefreshRequired" => Kind::BadCredentials,
+        // Any other "not there" (NoSuchPublicAccessBlockConfiguration, NoSuchLifecycle...).
+        _ if status == Some(404) => Kind::NotFound,
+        _ if status == Some(429) => Kind::Throttled,
+        _ => Kind::Other,
+    }
+}
+
 fn answered(
     call: Box<Call>,
     code: String,
@@ -270,71 +305,17 @@ fn answered(
     status: Option<u16>,
     source: Source,
 ) -> AwsError {
-    match code.as_str() {
-        "AccessDenied" | "AccessDeniedException" | "Forbidden" => AwsError::AccessDenied {
-            call,
-            message,
-            source,
-        },
-        "NoSuchEntity" | "NoSuchBucket" | "NoSuchKey" | "NoSuchBucketPolicy" => {
-            AwsError::NotFound {
-                call,
-                code,
-                message,
-                source,
-            }
-        }
-        "MalformedPolicyDocument" | "MalformedPolicy" => AwsError::MalformedPolicy {
-            call,
-            message,
-            source,
-        },
-        "LimitExceeded" => AwsError::LimitExceeded {
-            call,
-            message,
-            source,
-        },
-        "Throttling"
-        | "ThrottlingException"
-        | "SlowDown"
-        | "RequestLimitExceeded"
-        | "TooManyRequestsException" => AwsError::Throttled {
-            call,
-            code,
-            message,
-            source,
-        },
-        "InvalidClientTokenId"
-        | "InvalidAccessKeyId"
-        | "SignatureDoesNotMatch"
-        | "ExpiredToken"
-        | "ExpiredTokenException"
-        | "TokenRefreshRequired" => AwsError::BadCredentials {
-            call,
-            code,
-            message,
-            source,
-        },
-        // Any other "not there" (NoSuchPublicAccessBlockConfiguration, NoSuchLifecycle...).
-        _ if status == Some(404) => AwsError::NotFound {
-            call,
-            code,
-            message,
-            source,
-        },
-        _ if status == Some(429) => AwsError::Throttled {
-            call,
-            code,
-            message,
-            source,
-        },
-        _ => AwsError::Service {
-            call,
-            code,
-            message,
-            source,
-        },
-    }
+    #[rustfmt::skip]
+    let error = match kind(&code, status) {
+        Kind::Denied => AwsError::AccessDenied { call, message, source },
+        Kind::NotFound => AwsError::NotFound { call, code, message, source },
+        Kind::Malformed => AwsError::MalformedPolicy { call, message, source },
+        Kind::Limit => AwsError::LimitExceeded { call, message, source },
+        Kind::Throttled => AwsError::Throttled { call, code, message, source },
+        Kind::BadCredentials => AwsError::BadCredentials { call, code, message, source },
+        Kind::Other => AwsError::Service { call, code, message, source },
+    };
+    error
 }
 
 /// No answer from the service: credentials could not be loaded, or the connection failed.
