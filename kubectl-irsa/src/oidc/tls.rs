@@ -28,29 +28,17 @@ pub async fn served_chain(
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
-    let name = ServerName::try_from(host.to_string())
-        .map_err(|_| format!("{host:?} is not a valid host name"))?;
-    let connect = async {
-        let tcp = tokio::net::TcpStream::connect((host, port))
-            .await
-            .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-        let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("TLS handshake with {host}:{port} failed: {e}"))?;
-        let chain: Vec<Vec<u8>> = stream
-            .get_ref()
-            .1
-            .peer_certificates()
-            .unwrap_or_default()
-            .iter()
-            .map(|der| der.to_vec())
-            .collect();
-        Ok::<_, String>(chain)
-    };
-    let chain = tokio::time::timeout(timeout, connect).await.map_err(|_| {
-        format!("{host}:{port} did not complete a TLS handshake within {timeout:?}")
-    })??;
+    let stream = handshake(host, port, Arc::new(config), timeout)
+        .await?
+        .map_err(|e| format!("TLS handshake with {host}:{port} failed: {e}"))?;
+    let chain: Vec<Vec<u8>> = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .unwrap_or_default()
+        .iter()
+        .map(|der| der.to_vec())
+        .collect();
     if chain.is_empty() {
         return Err(format!("{host}:{port} presented no certificate"));
     }
@@ -67,26 +55,39 @@ pub async fn publicly_trusted(
     timeout: Duration,
 ) -> Result<Result<(), String>, String> {
     let config = irsa_sts::transport::tls_config(None).map_err(|e| e.to_string())?;
+    match handshake(host, port, config, timeout).await? {
+        Ok(_) => Ok(Ok(())),
+        // A certificate the public roots refuse is the answer, not a failure.
+        Err(error) => match error
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+        {
+            Some(rustls::Error::InvalidCertificate(why)) => Ok(Err(format!("{why:?}"))),
+            _ => Err(format!("TLS handshake with {host}:{port} failed: {error}")),
+        },
+    }
+}
+
+type TlsStream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+/// A TLS handshake with `host:port` under `config`, within `timeout`: the stream or the
+/// handshake's own error (`Ok`), or why no handshake could happen (`Err`: a bad host name, a
+/// refused connection, the timeout).
+async fn handshake(
+    host: &str,
+    port: u16,
+    config: Arc<rustls::ClientConfig>,
+    timeout: Duration,
+) -> Result<std::io::Result<TlsStream>, String> {
     let name = ServerName::try_from(host.to_string())
         .map_err(|_| format!("{host:?} is not a valid host name"))?;
     let connect = async {
         let tcp = tokio::net::TcpStream::connect((host, port))
             .await
             .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-        match tokio_rustls::TlsConnector::from(config)
+        Ok(tokio_rustls::TlsConnector::from(config)
             .connect(name, tcp)
-            .await
-        {
-            Ok(_) => Ok(Ok(())),
-            // A certificate the public roots refuse is the answer, not a failure.
-            Err(error) => match error
-                .get_ref()
-                .and_then(|e| e.downcast_ref::<rustls::Error>())
-            {
-                Some(rustls::Error::InvalidCertificate(why)) => Ok(Err(format!("{why:?}"))),
-                _ => Err(format!("TLS handshake with {host}:{port} failed: {error}")),
-            },
-        }
+            .await)
     };
     tokio::time::timeout(timeout, connect)
         .await
