@@ -243,3 +243,28 @@ fn the_artifacts_downloaded_are_those_uploaded() {
     );
     assert_eq!(names("image", "pattern"), ["dist-linux-*"]);
 }
+
+/// krew-release-bot renders the template krew/package renders (krew.rs holds the two to one
+/// rendering), once the index has the plugin.
+#[test]
+fn the_krew_job_renders_the_template_krew_package_renders() {
+    let workflow = workflow(".github/workflows/release.yml");
+    let job = &workflow["jobs"]["krew"];
+    assert_eq!(
+        job["if"].as_str(),
+        Some("vars.KREW_INDEX_HAS_IRSA == 'true'")
+    );
+    let steps = job["steps"].as_sequence().unwrap();
+    let bot = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .unwrap()
+                .starts_with("rajatjindal/krew-release-bot@")
+        })
+        .unwrap();
+    let template = bot["with"]["krew_template_file"].as_str().unwrap();
+    assert_eq!(template, "krew/.krew.yaml");
+    assert!(read("krew/package").contains("awk -v tag=\"$tag\" -v template=krew/.krew.yaml"));
+}
