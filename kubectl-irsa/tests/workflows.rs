@@ -189,6 +189,7 @@ fn expression(name: &str, arch: &str) -> String {
         "matrix.arch" => arch.into(),
         "github.token" => "ghs_not-a-real-token".into(),
         "github.actor" => "octocat".into(),
+        "github.repository" => "kubectl-irsa/kubectl-irsa".into(),
         _ => panic!("the test does not know ${{{{ {name} }}}}"),
     }
 }
