@@ -201,7 +201,8 @@ fn the_release_and_image_jobs_run_as_written() {
              --label org.opencontainers.image.source=https://github.com/{OWNER}/kubectl-irsa \
              --label org.opencontainers.image.version={tag} \
              --label org.opencontainers.image.licenses=Apache-2.0 --tag {image} context\n\
-             docker buildx imagetools inspect {image}\n"
+             docker buildx imagetools inspect {image}\n\
+             docker run --rm --platform linux/amd64 {image} --version\n"
         )
     );
     let token = expression("github.token", "");
