@@ -380,3 +380,68 @@ fn the_helper_archive_holds_the_static_helper() {
         "{sums}"
     );
 }
+
+/// The release workflow's linux job step "The packaged binaries run here", run as written on
+/// what krew/package wrote from this machine's binaries.
+#[test]
+#[ignore = "needs the static release build of irsa-credential-process (tests/run builds it)"]
+fn the_release_jobs_smoke_step_runs_the_packaged_binaries() {
+    let workflow: serde_norway::Value =
+        serde_norway::from_str(&common::read(".github/workflows/release.yml")).unwrap();
+    let steps = workflow["jobs"]["linux"]["steps"].as_sequence().unwrap();
+    let step = steps
+        .iter()
+        .find(|s| s["name"].as_str() == Some("The packaged binaries run here"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let helper = repo().join("target/x86_64-unknown-linux-gnu/release/irsa-credential-process");
+    let plugin = plugin_binary(dir.path());
+    let dist = dir.path().join("dist");
+    let args = [
+        OsStr::new("--os"),
+        "linux".as_ref(),
+        "--arch".as_ref(),
+        "amd64".as_ref(),
+        "--plugin-bin".as_ref(),
+        plugin.as_os_str(),
+        "--helper-bin".as_ref(),
+        helper.as_os_str(),
+        "--out".as_ref(),
+        dist.as_os_str(),
+    ];
+    succeeds(package(&args));
+    let summary = dir.path().join("summary");
+    let output = Command::new("bash")
+        .args(["--noprofile", "--norc", "-eo", "pipefail", "-c"])
+        .arg(step["run"].as_str().unwrap())
+        .current_dir(dir.path())
+        .env("TAG", format!("v{}", version()))
+        .env("ARCH", "amd64")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let [plugin_line, helper_line, glibc_line] = lines[..] else {
+        panic!("{stdout}")
+    };
+    assert!(
+        plugin_line.starts_with(&format!("kubectl-irsa {} (commit ", version())),
+        "{stdout}"
+    );
+    assert_eq!(
+        helper_line,
+        format!("irsa-credential-process {}", version())
+    );
+    assert!(
+        glibc_line.starts_with("kubectl-irsa linux/amd64 needs GLIBC 2.")
+            && glibc_line.ends_with(" or newer"),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(summary).unwrap(),
+        format!("{glibc_line}\n")
+    );
+}
