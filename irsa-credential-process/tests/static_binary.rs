@@ -2,8 +2,7 @@
 //! and (for TLS) a CA bundle, as in a scratch image. Needs the static build, so it is ignored
 //! by a plain `cargo test`; `tests/run` builds the binary and runs it:
 //!
-//!     RUSTFLAGS='-C target-feature=+crt-static' cargo build --release \
-//!         --target x86_64-unknown-linux-gnu -p irsa-credential-process
+//!     cargo static-helper
 //!     cargo test -p irsa-credential-process --test static_binary -- --ignored
 
 mod common;
@@ -24,7 +23,7 @@ fn static_binary() -> PathBuf {
         });
     assert!(
         path.exists(),
-        "{} is missing: build it with RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target x86_64-unknown-linux-gnu -p irsa-credential-process",
+        "{} is missing: build it with `cargo static-helper`",
         path.display()
     );
     path
@@ -237,4 +236,66 @@ fn serves_in_an_empty_root() {
     let body: serde_json::Value = serde_json::from_str(&answer.unwrap()).unwrap();
     assert_eq!(body["AccessKeyId"], sts.issued()[0].access_key_id.as_str());
     assert_eq!(probed.code, 0, "probe: {}", probed.stderr);
+}
+
+/// The README's static build, run exactly as written, gives a binary that gets credentials in
+/// an empty root. `cargo static-helper` (.cargo/config.toml) carries the getrandom backend cfg:
+/// with crt-static alone, the binary aborts there ("could not initialize ThreadRng").
+#[test]
+#[ignore = "needs the static release build; tests/run builds it and runs this"]
+fn the_readmes_static_build_runs_in_an_empty_root() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = fs::read_to_string(repo.join("README.md")).unwrap();
+    let command = readme
+        .split("To build the static binary:")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|block| block.split("```").next())
+        .expect("README: a sh block after \"To build the static binary:\"");
+    assert_eq!(command, "cargo static-helper\n");
+    // As a user runs it: from the checkout, with no RUSTFLAGS (which would replace the alias's).
+    // Nor the variables cargo sets for this test (CARGO_PKG_NAME...): ring's build script
+    // tracks some, and would make every build here and after it a rebuild.
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.arg("static-helper").current_dir(&repo);
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.ends_with("RUSTFLAGS") || set_by_cargo_for_a_crate(&name) {
+            cargo.env_remove(&*name);
+        }
+    }
+    let built = cargo.output().unwrap();
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(built.status.success(), "cargo static-helper: {stderr}");
+
+    let sts = FakeSts::start(vec![]);
+    let root = empty_root(&[("etc/hosts", "127.0.0.1 localhost sts.pod.test\n")]);
+    let endpoint = format!("http://sts.pod.test:{}", sts.port());
+    let run = run_in(
+        root.path(),
+        &[],
+        &["--endpoint-url", &endpoint, "--no-cache"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.credentials()["AccessKeyId"],
+        sts.issued()[0].access_key_id.as_str()
+    );
+}
+
+fn set_by_cargo_for_a_crate(name: &str) -> bool {
+    [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_BIN_",
+        "CARGO_TARGET_TMPDIR",
+    ]
+    .iter()
+    .any(|prefix| name.starts_with(prefix))
+        || [
+            "CARGO_CRATE_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_RUSTC_CURRENT_DIR",
+        ]
+        .contains(&name)
 }

@@ -1,7 +1,8 @@
-//! irsa-credential-process/Dockerfile, checked against the workspace it builds. There is no
-//! Docker engine here to build it, so this holds it to the facts the image depends on: the
-//! workspace's toolchain and sources, the static build tests/run tests, and an empty final image
-//! that runs the binary as a numeric non-root user.
+//! irsa-credential-process/Dockerfile, checked against the workspace it builds. Its `prebuilt`
+//! target is built and run with buildah and podman by irsa-credential-process/tests/image.rs;
+//! the `builder` stage pulls a Rust image, which cannot be done here, so this holds it to the
+//! facts it depends on: the workspace's toolchain and sources, the static build tests/run
+//! tests, and empty final images that run the binary as a numeric non-root user.
 
 mod common;
 
@@ -47,27 +48,15 @@ fn dockerfile_stages() -> Vec<Vec<String>> {
     stages
 }
 
-/// The single-quoted value of `name='...'` in tests/lib.sh.
-fn lib_sh(name: &str) -> String {
-    let text = read("tests/lib.sh");
-    let prefix = format!("{name}='");
-    let line = text.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap();
-    line.trim_end_matches('\'').to_string()
-}
-
 #[test]
 fn dockerfile_builds_the_static_helper_into_an_empty_image() {
     let stages = dockerfile_stages();
-    assert_eq!(stages.len(), 2, "{stages:#?}");
-    let (builder, image) = (&stages[0], &stages[1]);
+    assert_eq!(stages.len(), 3, "{stages:#?}");
+    let (builder, prebuilt, image) = (&stages[0], &stages[1], &stages[2]);
 
-    // The builder: the workspace's toolchain, its sources, and the build tests/run does.
+    // The builder: the workspace's toolchain, its sources, and the build tests/lib.sh runs.
     let rust = workspace_package("rust-version");
     assert_eq!(builder[0], format!("FROM rust:{rust}-bookworm AS builder"));
-    let workdir = builder
-        .iter()
-        .find_map(|i| i.strip_prefix("WORKDIR "))
-        .unwrap();
     let mut copied = BTreeSet::new();
     for copy in builder.iter().filter_map(|i| i.strip_prefix("COPY ")) {
         let words: Vec<&str> = copy.split_whitespace().collect();
@@ -83,7 +72,7 @@ fn dockerfile_builds_the_static_helper_into_an_empty_image() {
     for needed in members
         .iter()
         .map(String::as_str)
-        .chain(["Cargo.toml", "Cargo.lock"])
+        .chain(["Cargo.toml", "Cargo.lock", ".cargo"])
     {
         assert!(
             copied.contains(needed),
@@ -91,43 +80,67 @@ fn dockerfile_builds_the_static_helper_into_an_empty_image() {
         );
     }
     let run = builder.iter().find_map(|i| i.strip_prefix("RUN ")).unwrap();
-    let rustflags = lib_sh("static_rustflags");
-    assert!(
-        run.starts_with(&format!("RUSTFLAGS='{rustflags}' cargo build ")),
-        "{run}"
+    assert_eq!(
+        run,
+        r#"cargo "static-helper-$(uname -m)" --locked && cp "target/$(uname -m)-unknown-linux-gnu/release/irsa-credential-process" /irsa-credential-process"#
     );
-    for flag in [
-        "--locked",
-        "--release",
-        "--target x86_64-unknown-linux-gnu",
-        "-p irsa-credential-process",
-    ] {
-        assert!(run.contains(flag), "{run} lacks {flag}");
-    }
+    assert!(
+        read("tests/lib.sh").contains(r#"cargo "static-helper-$(uname -m)" "$@""#),
+        "tests/lib.sh builds the helper as the Dockerfile does"
+    );
 
-    // The image: nothing but the binary, run as a numeric non-root user, in exec form (there is
-    // no shell to run a command string).
-    assert_eq!(image[0], "FROM scratch");
-    let built =
-        format!("{workdir}/target/x86_64-unknown-linux-gnu/release/irsa-credential-process");
+    // The images: nothing but the binary (prebuilt, or the builder's), run as a numeric
+    // non-root user, in exec form (there is no shell to run a command string).
     assert_eq!(
-        image[1],
-        format!("COPY --from=builder {built} /irsa-credential-process")
-    );
-    let user = image.iter().find_map(|i| i.strip_prefix("USER ")).unwrap();
-    let ids: Vec<u32> = user.split(':').map(|id| id.parse().unwrap()).collect();
-    assert!(
-        ids.len() == 2 && ids.iter().all(|&id| id != 0),
-        "USER {user}"
+        prebuilt[..4],
+        [
+            "FROM scratch AS prebuilt",
+            "ARG TARGETARCH",
+            "ARG HELPER=irsa-credential-process-linux-${TARGETARCH}",
+            "COPY ${HELPER} /irsa-credential-process",
+        ]
     );
     assert_eq!(
-        image.last().unwrap(),
-        r#"ENTRYPOINT ["/irsa-credential-process"]"#
+        image[..2],
+        [
+            "FROM scratch AS image",
+            "COPY --from=builder /irsa-credential-process /irsa-credential-process",
+        ]
     );
+    for stage in [prebuilt, image] {
+        assert_eq!(
+            stage[stage.len() - 2..],
+            [
+                "USER 65532:65532",
+                r#"ENTRYPOINT ["/irsa-credential-process"]"#
+            ]
+        );
+        assert!(
+            !stage.iter().any(|i| i.starts_with("RUN ")),
+            "scratch has no shell: {stage:#?}"
+        );
+    }
+}
+
+/// `cargo static-helper-<arch>` (.cargo/config.toml) builds the helper static, with the
+/// getrandom backend an empty root needs, for each architecture release CI builds.
+#[test]
+fn the_static_build_alias_holds_both_flags_for_each_architecture() {
+    let config = read(".cargo/config.toml");
     assert!(
-        !image.iter().any(|i| i.starts_with("RUN ")),
-        "scratch has no shell: {image:#?}"
+        config.contains(r#"static-helper = "static-helper-x86_64""#),
+        "{config}"
     );
+    for arch in ["x86_64", "aarch64"] {
+        let target = format!("{arch}-unknown-linux-gnu");
+        let alias = format!(
+            r#"static-helper-{arch} = [
+    "build", "--release", "--target", "{target}", "-p", "irsa-credential-process",
+    "--config", "target.{target}.rustflags = ['-C', 'target-feature=+crt-static', '--cfg', 'getrandom_backend=\"linux_getrandom\"']",
+]"#
+        );
+        assert!(config.contains(&alias), "{config}\nlacks\n{alias}");
+    }
 }
 
 fn cargo_toml_members() -> Vec<String> {
