@@ -87,3 +87,11 @@ check_prerequisites() {
     printf '  - %s\n' "${missing[@]}" >&2
     exit 1
 }
+
+# need_tool COMMAND PACKAGE: a tool a bench script needs; installed from Debian's PACKAGE when
+# it can be (saying so), else named with how to install it.
+need_tool() {
+    command -v "$1" >/dev/null || [[ -x /usr/bin/$1 ]] && return 0
+    echo "$1 is needed and missing"
+    apt_install "$2" || { echo "install it: apt-get install $2 (Debian, Ubuntu), or your system's package" >&2; exit 1; }
+}
