@@ -283,6 +283,36 @@ fn the_readmes_static_build_runs_in_an_empty_root() {
     );
 }
 
+/// The usual recipe for a static Rust binary, crt-static alone, is refused by the helper's
+/// build script with the way to the safe build, rather than giving a binary that aborts in an
+/// empty root. `cargo check` in a target dir of its own: the script fails before codegen.
+#[test]
+#[ignore = "builds in a target dir of its own (about 40 s); tests/run runs this"]
+fn crt_static_alone_is_refused_with_the_safe_command() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = tempfile::tempdir().unwrap();
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .args(["check", "--target", "x86_64-unknown-linux-gnu"])
+        .args(["-p", "irsa-credential-process", "--message-format", "short"])
+        .current_dir(&repo)
+        .env("CARGO_TARGET_DIR", target.path())
+        .env("RUSTFLAGS", "-C target-feature=+crt-static");
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if set_by_cargo_for_a_crate(&name) || name == "CARGO_ENCODED_RUSTFLAGS" {
+            cargo.env_remove(&*name);
+        }
+    }
+    let built = cargo.output().unwrap();
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(!built.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("error: irsa-credential-process@0.1.0: a static glibc build needs --cfg getrandom_backend=\"linux_getrandom\" too, or the helper aborts in an empty root: build it with `cargo static-helper` (RUSTFLAGS unset)\n"),
+        "{stderr}"
+    );
+}
+
 fn set_by_cargo_for_a_crate(name: &str) -> bool {
     [
         "CARGO_PKG_",
