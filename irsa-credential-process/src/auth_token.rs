@@ -3,7 +3,7 @@
 //! presented at. `serve` writes the file and `probe` reads it, so both find it here by the same
 //! rule, and refuse the same bad files; neither mode imports the other.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -121,13 +121,12 @@ pub fn existing(path: &Path) -> Result<Option<String>, AuthTokenError> {
     if meta.mode() & 0o022 != 0 {
         return Err(invalid(Problem::Writable(meta.mode() & 0o7777)));
     }
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(unusable)?;
-    if bytes.len() as u64 > MAX_FILE {
-        return Err(invalid(Problem::TooLarge));
-    }
+    let bytes = match file::read_capped(file, MAX_FILE) {
+        Ok(bytes) => bytes,
+        Err(FileError::TooLarge { .. }) => return Err(invalid(Problem::TooLarge)),
+        Err(FileError::Io(source)) => return Err(unusable(source)),
+        Err(FileError::NotRegular { kind }) => return Err(invalid(Problem::NotRegular(kind))),
+    };
     if bytes.is_empty() {
         return Ok(None);
     }

@@ -6,7 +6,7 @@
 //! or redirect the helper.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::thread;
@@ -239,8 +239,7 @@ fn read_entry(path: &Path, key: &CacheKey) -> Option<Credentials> {
     if !private || meta.uid() != rustix::process::geteuid().as_raw() {
         return None;
     }
-    let mut bytes = Vec::new();
-    file.take(MAX_ENTRY + 1).read_to_end(&mut bytes).ok()?;
+    let bytes = irsa_sts::file::read_capped(file, MAX_ENTRY).ok()?;
     parse_entry(&bytes, key, OffsetDateTime::now_utc())
 }
 

@@ -5,7 +5,7 @@
 //! for the directory lock, and a replacement that keeps the file's owner and mode.
 
 use std::fs::{File, Metadata, TryLockError};
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -145,13 +145,12 @@ fn read(path: &Path) -> Result<Option<(String, Metadata)>, UpdateError> {
         Err(FileError::TooLarge { .. }) => return Err(too_large(path)),
     };
     let meta = file.metadata().map_err(|source| io_error(path, source))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_SIZE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|source| io_error(path, source))?;
-    if bytes.len() as u64 > MAX_SIZE {
-        return Err(too_large(path));
-    }
+    let bytes = match file::read_capped(file, MAX_SIZE) {
+        Ok(bytes) => bytes,
+        Err(FileError::TooLarge { .. }) => return Err(too_large(path)),
+        Err(FileError::Io(source)) => return Err(io_error(path, source)),
+        Err(FileError::NotRegular { kind }) => return Err(not_regular(path, kind)),
+    };
     let text = String::from_utf8(bytes).map_err(|_| UpdateError::NotText {
         path: path.display().to_string(),
     })?;

@@ -78,9 +78,11 @@ pub fn kind(meta: &Metadata) -> Option<&'static str> {
     })
 }
 
-fn read_capped(file: File, cap: u64) -> Result<Vec<u8>, FileError> {
+/// At most `cap` bytes of `reader` (a file already checked, stdin, a pipe): one byte more is
+/// read, so that a longer input is refused rather than cut.
+pub fn read_capped(reader: impl Read, cap: u64) -> Result<Vec<u8>, FileError> {
     let mut bytes = Vec::new();
-    file.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
+    reader.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > cap {
         return Err(FileError::TooLarge { cap });
     }

@@ -2,7 +2,6 @@
 //! read is capped, so that `/dev/zero`, an endless pipe or a huge file ends in an error naming
 //! the file and the cap rather than in the OOM killer.
 
-use std::io::Read;
 use std::path::Path;
 
 use serde_json::Value;
@@ -86,21 +85,14 @@ pub fn read_capped(flag: &'static str, path: &Path, cap: u64) -> Result<String> 
 /// At most `cap` bytes of `path` (stdin for `-`). A file named on the command line is read as a
 /// stream whatever it is, so `<(command)` works; the cap bounds a device or an endless pipe.
 pub fn read_capped_bytes(flag: &'static str, path: &Path, cap: u64) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
     let read = if path.as_os_str() == "-" {
-        std::io::stdin()
-            .lock()
-            .take(cap + 1)
-            .read_to_end(&mut bytes)
+        irsa_sts::file::read_capped(std::io::stdin().lock(), cap)
     } else {
-        std::fs::File::open(path).and_then(|file| file.take(cap + 1).read_to_end(&mut bytes))
+        std::fs::File::open(path)
+            .map_err(Into::into)
+            .and_then(|file| irsa_sts::file::read_capped(file, cap))
     };
-    read.map_err(|e| read_error(flag, shown(path), e.into(), cap))?;
-    if bytes.len() as u64 > cap {
-        let too_large = irsa_sts::file::FileError::TooLarge { cap };
-        return Err(read_error(flag, shown(path), too_large, cap));
-    }
-    Ok(bytes)
+    read.map_err(|e| read_error(flag, shown(path), e, cap))
 }
 
 /// How `path` is named in messages: `-` is stdin.
