@@ -69,12 +69,7 @@ fn describe_text(text: &str) -> Option<String> {
 /// The first line of `text`, at most 200 characters, control characters escaped: a debug dump
 /// or a hostile message never reaches the user whole.
 pub fn one_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or_default();
-    let mut short: String = line.chars().take(200).collect();
-    if short.len() < line.len() {
-        short.push('…');
-    }
-    crate::text::line(&short).into_owned()
+    crate::text::first_line(text, 200)
 }
 
 /// `url` with the password of its userinfo replaced by `xxxxx`, as Go's `url.URL.Redacted`

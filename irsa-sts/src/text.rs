@@ -25,6 +25,17 @@ pub fn line(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The first line of `text`, cut at `max_chars` (with `…`), as [`line`] shows it: an outside
+/// message that is long or spans lines never reaches the user whole.
+pub fn first_line(text: &str, max_chars: usize) -> String {
+    let first = text.lines().next().unwrap_or_default();
+    let mut short: String = first.chars().take(max_chars).collect();
+    if short.len() < first.len() {
+        short.push('…');
+    }
+    line(&short).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::line;

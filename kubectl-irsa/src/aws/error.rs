@@ -379,12 +379,7 @@ fn innermost(error: &(dyn StdError + 'static)) -> String {
 /// end of an AccessDenied says which kind of policy refused ("because no identity-based policy
 /// allows", "with an explicit deny in a service control policy").
 fn message_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or_default();
-    let mut short: String = line.chars().take(500).collect();
-    if short.len() < line.len() {
-        short.push('…');
-    }
-    irsa_sts::text::line(&short).into_owned()
+    irsa_sts::text::first_line(text, 500)
 }
 
 /// What the default chain looked at, for the no-credentials message.
