@@ -11,6 +11,7 @@
 //! AWS service principals and the owner's account: those two must be off. `BlockPublicAcls`
 //! and `IgnorePublicAcls` only concern ACLs and stay as they are.
 
+use irsa_sts::Partition;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -63,15 +64,11 @@ pub fn target(
             forms.join(" or ")
         ));
     }
-    let key = |path: &str| match prefix.as_str() {
-        "" => path.to_string(),
-        prefix => format!("{prefix}/{path}"),
-    };
     Ok(Target {
         bucket: bucket.to_string(),
         region,
-        discovery_key: key(DISCOVERY_PATH),
-        jwks_key: key(jwks_path),
+        discovery_key: super::s3::object_key(&prefix, DISCOVERY_PATH),
+        jwks_key: super::s3::object_key(&prefix, jwks_path),
         s3_url,
     })
 }
@@ -105,21 +102,10 @@ fn check_path(path: &str, issuer: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The partition of a region, for S3 ARNs.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
 /// The statement granting `s3:GetObject` to anyone on exactly the two documents. Its `Sid`
 /// names the issuer's keys, so publishing again finds and replaces it, and the issuers of
 /// other clusters in the same bucket keep theirs.
-pub fn read_statement(target: &Target, partition: &str) -> Value {
+pub fn read_statement(target: &Target, partition: Partition) -> Value {
     let digest = Sha256::digest(format!("{}\n{}", target.discovery_key, target.jwks_key));
     let arn = |key: &str| format!("arn:{partition}:s3:::{}/{key}", target.bucket);
     json!({

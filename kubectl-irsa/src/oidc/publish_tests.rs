@@ -102,7 +102,7 @@ fn an_issuer_the_bucket_cannot_serve_is_refused_unless_unverified() {
 #[test]
 fn the_statement_grants_get_object_on_exactly_the_two_keys() {
     let target = ok("https://oidc-b.s3.eu-west-1.amazonaws.com/c1", "oidc-b");
-    let statement = read_statement(&target, partition("eu-west-1"));
+    let statement = read_statement(&target, Partition::of_region("eu-west-1"));
     let sid = statement["Sid"].as_str().unwrap();
     assert!(
         sid.starts_with("KubectlIrsaIssuer") && sid.len() == 33,
@@ -124,18 +124,25 @@ fn the_statement_grants_get_object_on_exactly_the_two_keys() {
     );
     let other = ok("https://oidc-b.s3.eu-west-1.amazonaws.com/c2", "oidc-b");
     assert_ne!(
-        read_statement(&other, "aws")["Sid"],
+        read_statement(&other, Partition::Aws)["Sid"],
         sid,
         "one Sid per issuer"
     );
-    assert_eq!(partition("cn-north-1"), "aws-cn");
-    assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
+    let arn = |region| read_statement(&other, Partition::of_region(region))["Resource"][0].clone();
+    assert_eq!(
+        arn("cn-north-1"),
+        "arn:aws-cn:s3:::oidc-b/c2/.well-known/openid-configuration"
+    );
+    assert_eq!(
+        arn("us-gov-west-1"),
+        "arn:aws-us-gov:s3:::oidc-b/c2/.well-known/openid-configuration"
+    );
 }
 
 #[test]
 fn policies_are_merged_never_replaced() {
     let target = ok("https://oidc-b.s3.eu-west-1.amazonaws.com/c1", "oidc-b");
-    let ours = read_statement(&target, "aws");
+    let ours = read_statement(&target, Partition::Aws);
     let fresh = merged_policy(None, &ours).unwrap().unwrap();
     assert_eq!(
         fresh,

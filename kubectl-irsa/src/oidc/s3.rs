@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::json;
 
 use super::documents::DISCOVERY_PATH;
-use super::publish::{Target, partition, read_statement};
+use super::publish::{Target, read_statement};
 use crate::shell::quote as shell_quote;
 
 /// An issuer URL served straight from an S3 bucket.
@@ -67,10 +67,7 @@ impl S3Issuer {
 
     /// The object key of `PATH` under the issuer: `PREFIX/PATH`.
     fn key(&self, path: &str) -> String {
-        match self.prefix.as_str() {
-            "" => path.to_string(),
-            prefix => format!("{prefix}/{path}"),
-        }
+        object_key(&self.prefix, path)
     }
 
     /// `s3://BUCKET/PREFIX/PATH`.
@@ -100,7 +97,7 @@ pub fn upload_commands(s3: &S3Issuer, out: &Path, jwks_path: &str) -> Vec<String
     };
     let policy = json!({
         "Version": "2012-10-17",
-        "Statement": [read_statement(&target, partition(region))],
+        "Statement": [read_statement(&target, irsa_sts::Partition::of_region(region))],
     });
     let mut lines = vec![
         format!(
@@ -150,6 +147,14 @@ pub fn publish_instructions(issuer: &str, out: &Path, jwks_path: &str) -> Vec<St
     };
     lines.extend(forms.into_iter().map(|form| format!("#   {form}")));
     lines
+}
+
+/// The object key of `path` under the key prefix `prefix` (no slashes at its ends).
+pub fn object_key(prefix: &str, path: &str) -> String {
+    match prefix {
+        "" => path.to_string(),
+        prefix => format!("{prefix}/{path}"),
+    }
 }
 
 /// The issuer URLs a bucket can serve the documents at over https (`None`s print as

@@ -12,6 +12,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration,
 };
+use irsa_sts::Partition;
 use serde_json::Value;
 
 use crate::aws::{Aws, AwsError, Call, Context};
@@ -69,7 +70,7 @@ async fn steps(
         put_object(&s3, &target.bucket, key, value, changes).await?;
     }
     open_access_block(&s3, &target.bucket, changes).await?;
-    put_policy(&s3, target, plan::partition(&region), changes).await
+    put_policy(&s3, target, Partition::of_region(&region), changes).await
 }
 
 /// The bucket exists in the issuer's region, or is created with `--create-bucket`.
@@ -219,7 +220,7 @@ fn absent(error: &AwsError, code: &str) -> bool {
 async fn put_policy(
     s3: &aws_sdk_s3::Client,
     target: &Target,
-    partition: &str,
+    partition: Partition,
     changes: &mut Vec<String>,
 ) -> Result<()> {
     let bucket = &target.bucket;
