@@ -129,7 +129,7 @@ async fn issuer_and_aws(request: &Request<'_>) -> Result<(Aws, Issuer)> {
         Some(request.bucket),
         Some(region),
         "",
-        region.starts_with("cn-"),
+        irsa_sts::Partition::of_region(region) == irsa_sts::Partition::AwsCn,
     );
     let issuer = form[0]
         .parse::<Issuer>()
